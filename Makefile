@@ -53,3 +53,67 @@ $(CORE_SO): $(SRCS) $(HDRS) Makefile
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------------------------------------
+# Set-up: what a fresh Debian 12 machine lacks, installed with apt-get (root), or named (others).
+PACKAGES := make gcc libc6-dev pkg-config ca-certificates openssl iproute2 \
+            lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev \
+            lua-cjson lua-busted lua-check luarocks libcjson-dev \
+            nginx-light libnginx-mod-http-lua clang-format valgrind
+
+setup:
+	@missing=$$(for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then echo "setup: everything is installed"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "setup: missing packages:" $$missing; \
+	  echo "setup: run as root, or: sudo apt-get install -y" $$missing; exit 1; \
+	fi; \
+	echo "setup: installing" $$missing; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+
+# ---------------------------------------------------------------------------------------------
+# Tests: the whole suite on Lua 5.4 and on LuaJIT, against the sandbox (started and always stopped).
+RESULTS := $(BUILD)/test-results.txt
+SPECS   ?= spec
+
+test:
+	@$(MAKE) --no-print-directory build LUA=lua5.4
+	@$(MAKE) --no-print-directory build LUA=luajit
+	@mkdir -p $(BUILD) && : > $(RESULTS)
+	@RESULTS=$(abspath $(RESULTS)) tools/with-sandbox sh -c '\
+	  st=0; \
+	  LUA_CPATH="$(CURDIR)/$(BUILD)/lua5.4/?.so;;" tools/run-specs lua5.4 $(SPECS) || st=1; \
+	  LUA_CPATH="$(CURDIR)/$(BUILD)/luajit/?.so;;" tools/run-specs luajit $(SPECS) || st=1; \
+	  exit $$st' ; st=$$?; tools/sum-results $(RESULTS); exit $$st
+
+# One interpreter, one file or folder: make test-one LUA=luajit SPECS=spec/client_spec.lua
+test-one: build
+	@tools/with-sandbox tools/run-specs $(LUA) $(SPECS)
+
+# The suite against an ASan+UBSan build of the C module (Lua 5.4).
+ASAN_BUILD := $(BUILD)/asan
+asan:
+	@$(MAKE) --no-print-directory build BUILD=$(ASAN_BUILD) LUA=lua5.4 \
+	  OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+	  EXTRA_LDFLAGS='-fsanitize=address,undefined'
+	@mkdir -p $(BUILD) && : > $(BUILD)/asan-results.txt
+	@RESULTS=$(abspath $(BUILD)/asan-results.txt) ASAN_OPTIONS=detect_leaks=0 \
+	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua5.4/?.so;;" \
+	  tools/with-sandbox tools/run-specs lua5.4 $(SPECS); st=$$?; \
+	  tools/sum-results $(BUILD)/asan-results.txt; exit $$st
+
+demo: build
+	@tools/with-sandbox sh -c 'eval "$$(tools/sandbox-env acme)" && $(LUA) examples/quickstart.lua'
+
+sandbox-start:
+	@sandbox/sandboxctl start
+
+sandbox-stop:
+	@sandbox/sandboxctl stop
+
+lint:
+	luacheck lua spec examples bench tools sandbox
+	clang-format --dry-run --Werror src/*.c src/*.h

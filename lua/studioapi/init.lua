@@ -1,0 +1,363 @@
+--- studioapi — a Lua client for the Open API of the studio platform.
+-- `studioapi.new{...}` gives a Client; every call that can fail for reasons outside the caller's
+-- control returns `value` or `nil, err` (a `studioapi.Error`); programming mistakes raise at once.
+local core = require "studioapi.core"
+local errors = require "studioapi.errors"
+local json = require "studioapi.json"
+local language = require "studioapi.language"
+
+local type, pairs, ipairs, tostring, error, setmetatable = type, pairs, ipairs, tostring, error,
+                                                            setmetatable
+local concat, sort = table.concat, table.sort
+local format, byte, gsub = string.format, string.byte, string.gsub
+
+local _M = {
+  _VERSION = "studioapi 0.1.0",
+  errors = errors,
+  json = json,
+  language = language,
+  is_error = errors.is_error,
+}
+
+local VERSION = _M._VERSION:match("[%d.]+$")
+local USER_AGENT = ("studioapi/%s libcurl/%s"):format(VERSION, core.curl_version)
+
+local Client = { __name = "studioapi.Client" }
+Client.__index = Client
+_M.Client = Client
+
+-- Option names and the Lua type each must have. An unknown name raises, naming it (luaposix style):
+-- a typo must never silently fall back to a default.
+local OPTIONS = {
+  base_url = "string", api_key = "string", language = "string", timeout = "number",
+  connect_timeout = "number", ca_file = "string", user_agent = "string",
+  retry = "table|false", rate_limit = "table|false", on_event = "function",
+}
+local RETRY_OPTIONS = {
+  max_attempts = "number", base_delay = "number", max_delay = "number", retry_unsafe = "boolean",
+  max_elapsed = "number",
+}
+local RATE_LIMIT_OPTIONS = { limit = "number", window = "number", max_wait = "number" }
+local REQUEST_FIELDS = {
+  method = "string", path = "string", query = "table", json = "table", body = "string",
+  content_type = "string", multipart = "table", headers = "table", language = "string",
+  idempotent = "boolean",
+}
+local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true }
+
+local function check_options(where, opts, schema, level)
+  for name, value in pairs(opts) do
+    local want = schema[name]
+    if not want then
+      error(format("%s: unknown option '%s'", where, tostring(name)), level + 1)
+    end
+    local got = type(value)
+    if not (want:find(got, 1, true) or (value == false and want:find("false", 1, true))) then
+      local wanted = want:gsub("|", " or ")
+      error(format("%s: option '%s' must be a %s, got %s", where, name, wanted, got), level + 1)
+    end
+  end
+end
+
+local function invalid(message)
+  return nil, errors.new { code = "invalid_argument", message = message }
+end
+
+local function has_control(s)
+  return s:find("[%z\1-\31\127]") ~= nil
+end
+
+local LOOPBACK = { ["localhost"] = true, ["[::1]"] = true }
+
+local function is_loopback(host)
+  return LOOPBACK[host] or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+-- Splits and checks a base URL: https, or http to a loopback host; no credentials, query or
+-- fragment (they would leak or be silently dropped). Returns the URL without a trailing slash.
+local function check_base_url(url)
+  if has_control(url) or url:find("[%s\"<>\\^`{|}]") then
+    return invalid("base_url holds characters a URL cannot have")
+  end
+  local scheme, authority, path = url:match("^(%a[%w+.-]*)://([^/?#]*)([^?#]*)$")
+  if not scheme then
+    return invalid("base_url must look like https://<tenant>.example.com/v1 (no query or fragment)")
+  end
+  scheme = scheme:lower()
+  if authority:find("@", 1, true) then
+    return invalid("base_url must not carry credentials: the key goes in api_key")
+  end
+  local host = (authority:match("^(%[[%x:.]+%])") or authority:match("^([^:]+)") or ""):lower()
+  if host == "" then return invalid("base_url has no host") end
+  if scheme == "http" then
+    if not is_loopback(host) then
+      return invalid("base_url must be https:// (http:// only for a loopback sandbox)")
+    end
+  elseif scheme ~= "https" then
+    return invalid(format("base_url must be https://, not %s://", scheme))
+  end
+  return scheme .. "://" .. authority .. path:gsub("/+$", "")
+end
+
+local function check_text(name, value)
+  if value == "" then return invalid(name .. " must not be empty") end
+  if has_control(value) then return invalid(name .. " must not hold control characters") end
+  return value
+end
+
+--- Creates a client for one tenant.
+-- @tparam table opts see README / API.md (base_url and api_key are required)
+-- @treturn studioapi.Client|nil
+-- @treturn[opt] studioapi.Error (`invalid_argument`) for a bad base URL, key or language
+function _M.new(opts)
+  if type(opts) ~= "table" then
+    error("studioapi.new: expected an options table, got " .. type(opts), 2)
+  end
+  check_options("studioapi.new", opts, OPTIONS, 2)
+  for _, name in ipairs { "base_url", "api_key" } do
+    if opts[name] == nil then error(format("studioapi.new: option '%s' is required", name), 2) end
+  end
+  if opts.retry then check_options("studioapi.new: retry", opts.retry, RETRY_OPTIONS, 2) end
+  if opts.rate_limit then
+    check_options("studioapi.new: rate_limit", opts.rate_limit, RATE_LIMIT_OPTIONS, 2)
+  end
+
+  local base_url, err = check_base_url(opts.base_url)
+  if not base_url then return nil, err end
+  local _, kerr = check_text("api_key", opts.api_key)
+  if kerr then return nil, kerr end
+  local lang
+  if opts.language then
+    lang, err = language.normalize(opts.language)
+    if not lang then return nil, err end
+  end
+  local ua = USER_AGENT
+  if opts.user_agent then
+    local _, uerr = check_text("user_agent", opts.user_agent)
+    if uerr then return nil, uerr end
+    ua = ua .. " " .. opts.user_agent
+  end
+  for _, name in ipairs { "timeout", "connect_timeout" } do
+    local v = opts[name]
+    if v ~= nil and not (v > 0 and v < 1e6) then
+      return invalid(name .. " must be a positive number of seconds")
+    end
+  end
+
+  local handle = core.new {
+    base_url = base_url, api_key = opts.api_key, language = lang,
+    timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout or 10,
+    ca_file = opts.ca_file, user_agent = ua,
+  }
+  return setmetatable({
+    _handle = handle,
+    _secret = opts.api_key,
+    _on_event = opts.on_event,
+    base_url = base_url,
+    language = lang,
+  }, Client)
+end
+
+--------------------------------------------------------------------------------------------------
+-- Requests
+
+local function escape(s)
+  return (gsub(s, "[^%w%-%._~]", function(c) return format("%%%02X", byte(c)) end))
+end
+
+local function query_value(name, v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    -- Integral floats (LuaJIT has no integers) must not turn into "42.0" or "4.2e+01".
+    if v == math.floor(v) and v > -2^53 and v < 2^53 then return format("%d", v) end
+    return format("%.17g", v)
+  end
+  if t == "boolean" then return tostring(v) end
+  error(format("query parameter '%s' must be a string, number or boolean, got %s", name, t), 4)
+end
+
+-- Encodes a query table; keys sorted so the same call always yields the same URL, and an array
+-- value repeats its key (`status=A&status=B`), as the API's list parameters expect.
+local function encode_query(query)
+  local keys = {}
+  for k in pairs(query) do
+    if type(k) ~= "string" then error("query keys must be strings", 4) end
+    keys[#keys + 1] = k
+  end
+  sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = query[k]
+    if type(v) == "table" then
+      for _, item in ipairs(v) do
+        parts[#parts + 1] = escape(k) .. "=" .. escape(query_value(k, item))
+      end
+    else
+      parts[#parts + 1] = escape(k) .. "=" .. escape(query_value(k, v))
+    end
+  end
+  return concat(parts, "&")
+end
+
+local function header_lines(headers, lines)
+  for name, value in pairs(headers) do
+    if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+%-.^_`|~]+$") then
+      return nil, "header name " .. format("%q", tostring(name)) .. " is not a valid token"
+    end
+    value = tostring(value)
+    if has_control(value) then
+      return nil, "header '" .. name .. "' must not hold control characters"
+    end
+    lines[#lines + 1] = name .. ": " .. value
+  end
+  return lines
+end
+
+local function is_json_type(content_type)
+  return content_type ~= nil and content_type:find("json", 1, true) ~= nil
+end
+
+function Client:_emit(event)
+  local fn = self._on_event
+  if fn then fn(event) end
+end
+
+function Client:_check_open()
+  if not self._handle then error("studioapi: attempt to use a closed studioapi.Client", 3) end
+end
+
+--- Sends one request and returns the response table, or `nil, err` for anything but a 2xx.
+-- @tparam table spec {method, path, query, json, body, content_type, headers, language, idempotent}
+-- @treturn table|nil {status, headers, body, json}
+-- @treturn[opt] studioapi.Error
+function Client:request(spec)
+  if type(spec) ~= "table" then error("client:request: expected a spec table", 2) end
+  self:_check_open()
+  check_options("client:request", spec, REQUEST_FIELDS, 2)
+  local method = (spec.method or "GET"):upper()
+  if not METHODS[method] then error("client:request: unknown method '" .. method .. "'", 2) end
+  local path = spec.path
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    error("client:request: path must be a string starting with '/'", 2)
+  end
+  if spec.multipart then error("client:request: multipart uploads are not supported yet", 2) end
+  if spec.json and spec.body then error("client:request: give json or body, not both", 2) end
+
+  local req = { method = method, path = path }
+  if has_control(path) or path:find(" ", 1, true) then
+    return nil, errors.new({ code = "invalid_argument", method = method, path = path,
+                             message = "path must not hold spaces or control characters" })
+  end
+  local target = path
+  if spec.query then
+    local q = encode_query(spec.query)
+    if q ~= "" then target = target .. (path:find("?", 1, true) and "&" or "?") .. q end
+  end
+
+  local lines = {}
+  local body = spec.body
+  if spec.json then
+    body = json.encode(spec.json)
+    lines[1] = "Content-Type: application/json"
+  elseif body then
+    lines[1] = "Content-Type: " .. (spec.content_type or "application/octet-stream")
+  end
+  if spec.language then
+    local lang, lerr = language.normalize(spec.language)
+    if not lang then return nil, lerr end
+    lines[#lines + 1] = "Accept-Language: " .. lang
+  end
+  if spec.headers then
+    local ok, herr = header_lines(spec.headers, lines)
+    if not ok then
+      return nil, errors.new { code = "invalid_argument", method = method, path = path,
+                               message = herr }
+    end
+  end
+
+  self:_emit { type = "request", method = method, path = path }
+  local started = core.now()
+  local status, headers, rbody, sent = self._handle:perform(method, target,
+                                                            lines[1] and lines or nil, body)
+  if not status then
+    local err = errors.from_transport(headers, rbody, sent, req, self._secret)
+    self:_emit { type = "error", method = method, path = path, code = err.code,
+                 elapsed = core.now() - started }
+    return nil, err
+  end
+  self:_emit { type = "response", method = method, path = path, status = status,
+               elapsed = core.now() - started }
+
+  local decoded, derr
+  if rbody ~= "" and is_json_type(headers["content-type"]) then
+    decoded, derr = json.decode(rbody)
+  end
+  if status < 200 or status > 299 then
+    if status >= 300 and status < 400 and headers.location then
+      rbody = rbody ~= "" and rbody or nil
+      return nil, errors.new({
+        status = status, kind = "network", method = method, path = path, attempts = 1,
+        outcome = "received", body = rbody,
+        message = "redirect not followed (the key is never sent to another address)",
+      }, self._secret)
+    end
+    return nil, errors.from_response(status, rbody, decoded, req, self._secret)
+  end
+  return { status = status, headers = headers, body = rbody, json = decoded, decode_error = derr }
+end
+
+-- The decoded body of a successful request: its JSON, `true` for an empty body (many writes
+-- answer 200 with nothing), or a `decode` error for a body that is not JSON.
+local function decoded_result(self, res, err)
+  if not res then return nil, err end
+  if res.json ~= nil then return res.json end
+  if res.body == "" then return true end
+  local msg = res.decode_error and ("response is not valid JSON: " .. res.decode_error)
+    or ("response is not JSON (content-type %s)"):format(tostring(res.headers["content-type"]))
+  return nil, errors.new({
+    status = res.status, code = "decode", message = msg, body = res.body,
+    method = res.method, path = res.path, attempts = 1, outcome = "received",
+  }, self._secret)
+end
+
+local function call(self, method, path, query, body)
+  local res, err = self:request { method = method, path = path, query = query, json = body }
+  if res then res.method, res.path = method, path end
+  return decoded_result(self, res, err)
+end
+
+--- `GET path?query` → decoded JSON, or `nil, err`.
+function Client:get(path, query) return call(self, "GET", path, query) end
+--- `POST path` with a JSON body → decoded JSON (`true` when the answer has no body), or `nil, err`.
+function Client:post(path, body) return call(self, "POST", path, nil, body) end
+function Client:put(path, body) return call(self, "PUT", path, nil, body) end
+function Client:patch(path, body) return call(self, "PATCH", path, nil, body) end
+function Client:delete(path, query) return call(self, "DELETE", path, query) end
+
+--- Checks the key: `HEAD` on the base URL answers 200 for a valid key and 401 otherwise.
+-- @treturn true|nil
+-- @treturn[opt] studioapi.Error (`unauthorized` for a wrong key)
+function Client:ping()
+  local res, err = self:request { method = "HEAD", path = "/" }
+  if not res then return nil, err end
+  return true
+end
+
+--- Frees the connections. Idempotent; also runs on `__close` and when the client is collected.
+function Client:close()
+  local h = self._handle
+  if h then
+    self._handle = nil
+    h:close()
+  end
+end
+-- No __gc here: the C handle has its own finaliser, which also runs on LuaJIT (tables have none).
+Client.__close = Client.close
+
+function Client:__tostring()
+  if not self._handle then return "studioapi.Client (closed)" end
+  return tostring(self._handle)
+end
+
+return _M
