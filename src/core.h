@@ -1,0 +1,66 @@
+/* studioapi — what the Lua binding (core.c) and the libcurl transport (transport.c) share.
+ * Nothing here touches Lua: the transport is plain C, so no Lua error can ever unwind through
+ * a libcurl frame. */
+#ifndef STUDIOAPI_CORE_H
+#define STUDIOAPI_CORE_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+
+#if defined(__GNUC__)
+#define SA_EXPORT __attribute__((visibility("default")))
+#else
+#define SA_EXPORT
+#endif
+
+/* Transfers per client. Only slot 0 is used by the blocking perform; the pool is there so
+ * prefetching and parallel calls can keep several transfers in flight on one multi handle. */
+#define SA_POOL_SIZE 4
+
+/* A growable byte buffer owned by a transfer and reused across requests. */
+typedef struct sa_buf {
+  char *data;
+  size_t len, cap;
+} sa_buf;
+
+typedef struct sa_transfer {
+  CURL *easy;               /* NULL until the slot is first used */
+  struct curl_slist *extra; /* this request's header list (extra + prepared), or NULL */
+  sa_buf body;              /* response body */
+  sa_buf head;              /* response headers as "name:value\n" lines, names lower-cased */
+  int nomem;                /* a callback ran out of memory and aborted the transfer */
+  int active;               /* added to the multi handle */
+  char errbuf[CURL_ERROR_SIZE];
+} sa_transfer;
+
+typedef struct sa_client {
+  CURLM *multi;                    /* NULL once closed: this is the "closed" flag */
+  struct curl_slist *headers;      /* prepared at new: key, language, agent, accept, expect */
+  struct curl_slist *headers_body; /* the same plus "Content-Type:" for bodies without one */
+  long timeout_ms, connect_timeout_ms;
+  char *ca_file;
+  int busy; /* a transfer is running: refuse to close */
+  sa_transfer xfer[SA_POOL_SIZE];
+} sa_client;
+
+/* The outcome of one exchange when the transfer failed. */
+typedef struct sa_failure {
+  const char *kind;    /* "timeout" | "network" | "tls" */
+  const char *message; /* points into errbuf or static text */
+  int sent;            /* request bytes may have reached the server */
+} sa_failure;
+
+/* transport.c — none of these call into Lua. */
+int sa_transport_init(void); /* curl_global_init, once per process; 0 on failure */
+const char *sa_curl_version(void);
+int sa_client_open(sa_client *c);     /* multi handle + slot 0; 0 on failure */
+void sa_client_release(sa_client *c); /* idempotent; leaves c closed */
+int sa_transfer_prepare(sa_client *c, sa_transfer *x);
+int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
+                      struct curl_slist *headers, const char *body, size_t len);
+CURLcode sa_transfer_run(sa_client *c, sa_transfer *x, long *status);
+void sa_transfer_classify(sa_transfer *x, CURLcode rc, sa_failure *f);
+void sa_transfer_finish(sa_transfer *x);
+void sa_buf_free(sa_buf *b);
+
+#endif
