@@ -36,6 +36,7 @@ build = {
     ["studioapi.errors"] = "lua/studioapi/errors.lua",
     ["studioapi.json"] = "lua/studioapi/json.lua",
     ["studioapi.language"] = "lua/studioapi/language.lua",
+    ["studioapi.operations"] = "lua/studioapi/operations.lua",
   },
 }
 
