@@ -1,0 +1,43 @@
+-- The loaded tenants file plus the lookups the request path needs (host → tenant, key → tenant).
+-- Loaded once in nginx's master (init_by_lua), so the workers inherit it without reading files.
+
+local _M = {}
+
+local REQUIRED = {
+  host = "string", api_key = "string", webhook_key = "string", seed = "number",
+  language = "string", customers = "number", employees = "number", studio_id = "number",
+  country = "string", currency = "string", zone = "string",
+}
+
+local by_host, by_key = {}, {}
+
+---Loads and checks the tenants file; raises with a message naming the bad entry.
+function _M.load(path)
+  local chunk = assert(loadfile(path))
+  local conf = chunk()
+  assert(type(conf.admin_key) == "string", "tenants: admin_key must be a string")
+  for name, t in pairs(conf.tenants) do
+    for field, kind in pairs(REQUIRED) do
+      if type(t[field]) ~= kind then
+        error(("tenants: %s.%s must be a %s"):format(name, field, kind), 0)
+      end
+    end
+    t.name = name
+    by_host[t.host] = t
+    by_key[t.api_key] = t
+  end
+  _M.admin_key = conf.admin_key
+  _M.tenants = conf.tenants
+end
+
+---The tenant a Host header names, or nil for other hosts (127.0.0.1, localhost …).
+function _M.by_host(host)
+  return by_host[host]
+end
+
+---The tenant an Open API key belongs to, or nil.
+function _M.by_key(key)
+  return by_key[key]
+end
+
+return _M

@@ -1,0 +1,48 @@
+-- The sandbox's tenants: two studios with fake keys and deterministic data.
+-- Read by nginx (LuaJIT, sandbox.config) and by sandbox/render.lua (Lua 5.4), so plain Lua only.
+-- The keys are fake on purpose; the sandbox never writes them to a log.
+
+-- SANDBOX_CUSTOMERS sizes both tenants. Every record is derived from its id, so a million costs
+-- no memory; sandboxctl passes the value into nginx with an `env` directive.
+local MAX_CUSTOMERS = 1000000
+local customers = 2500
+local wanted = os.getenv("SANDBOX_CUSTOMERS")
+if wanted and wanted ~= "" then
+  customers = tonumber(wanted:match("^%d+$") or "")
+  if not customers or customers < 1 or customers > MAX_CUSTOMERS then
+    error(("SANDBOX_CUSTOMERS must be an integer from 1 to %d, not '%s'")
+      :format(MAX_CUSTOMERS, wanted), 0)
+  end
+end
+
+return {
+  -- for the control API under /_sandbox/ (not there yet)
+  admin_key = "sbx-admin-5e0d8c3a91f7",
+
+  tenants = {
+    acme = {
+      host = "acme.localhost",
+      api_key = "sbx-acme-3f9c2a71d4e8",
+      webhook_key = "sbx-acme-wh-8b41e6d2c05a",
+      seed = 1,
+      language = "en",          -- used when a request has no Accept-Language
+      customers = customers,
+      employees = 137,
+      studio_id = 1210000001,
+      country = "US", currency = "USD",
+      zone = "-05:00[America/New_York]",
+    },
+    zenith = {
+      host = "zenith.localhost",
+      api_key = "sbx-zenith-a7d2f90e6b13",
+      webhook_key = "sbx-zenith-wh-41c9b7e3d862",
+      seed = 2,
+      language = "de",
+      customers = customers,
+      employees = 137,
+      studio_id = 1210000002,
+      country = "DE", currency = "EUR",
+      zone = "+01:00[Europe/Berlin]",
+    },
+  },
+}
