@@ -20,7 +20,12 @@ for _, path in ipairs({ repo, prefix }) do
   end
 end
 
-local conf = dofile(repo .. "/sandbox/tenants.lua")
+-- A bad SANDBOX_CUSTOMERS or tenants file is the user's to fix: a message, not a traceback.
+local ok, conf = pcall(dofile, repo .. "/sandbox/tenants.lua")
+if not ok then
+  io.stderr:write("sandboxctl: ", tostring(conf), "\n")
+  os.exit(1)
+end
 
 -- Writes via a temporary file so that a reader never sees half a file.
 local function write(path, text)
@@ -90,14 +95,17 @@ local function render_info()
   write(prefix .. "/sandbox.lua", table.concat(out, "\n"))
 end
 
-local what = arg[1]
-if what == "conf" then
-  render_conf()
-elseif what == "info" then
-  render_info()
-elseif what == "hosts" then
-  for _, t in pairs(conf.tenants) do print(t.host) end
-else
+local ACTIONS = {
+  conf = render_conf,
+  info = render_info,
+  hosts = function()
+    for _, t in pairs(conf.tenants) do print(t.host) end
+  end,
+}
+
+local action = ACTIONS[arg[1]]
+if not action then
   io.stderr:write("usage: lua5.4 sandbox/render.lua conf|info|hosts\n")
   os.exit(2)
 end
+action()
