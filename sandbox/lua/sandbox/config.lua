@@ -1,4 +1,4 @@
--- The loaded tenants file plus the lookups the request path needs (host → tenant, key → tenant).
+-- The loaded tenants file and the lookups a request needs (host → tenant, key → tenant).
 -- Loaded once in nginx's master (init_by_lua), so the workers inherit it without reading files.
 
 local _M = {}
