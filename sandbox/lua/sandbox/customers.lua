@@ -218,8 +218,10 @@ function _M.customer(tenant, i, card_format)
     if r:chance(50) then restrictions[1].endDate = gen.date(start + r:int(7, 60)) end
   end
   if r:chance(30) then
+    -- one or two different fields, starting at a random one
+    local j = r:int(1, #ASSIGNMENTS)
     for k = 1, r:int(1, 2) do
-      local field = ASSIGNMENTS[k + r:int(0, 1)]
+      local field = ASSIGNMENTS[(j + k - 2) % #ASSIGNMENTS + 1]
       assignments[k] = { additionalInformationFieldId = field[1], value = r:pick(field[2]) }
     end
   end
