@@ -14,11 +14,15 @@ local function parse_integer(s)
 end
 _M.parse_integer = parse_integer
 
----An integer query parameter within [min, max]; `default` when absent.
-function _M.integer(req, args, name, default, min, max)
+local function parse_number(s)
+  return type(s) == "string" and s:find("^%d+%.?%d*$") and tonumber(s) or nil
+end
+
+-- A numeric query parameter read by `parse`, within [min, max]; `default` when absent.
+local function ranged(parse, req, args, name, default, min, max)
   local raw = args[name]
   if raw == nil then return default end
-  local n = parse_integer(raw)
+  local n = parse(raw)
   if not n then return respond.invalid(req, name) end
   if n < min or n > max then
     return respond.invalid(req, name, "error.validation.out_of_range", { min = min, max = max })
@@ -26,16 +30,14 @@ function _M.integer(req, args, name, default, min, max)
   return n
 end
 
+---An integer query parameter within [min, max]; `default` when absent.
+function _M.integer(req, args, name, default, min, max)
+  return ranged(parse_integer, req, args, name, default, min, max)
+end
+
 ---A number (fractions allowed) within [min, max]; for the test routes.
 function _M.number(req, args, name, default, min, max)
-  local raw = args[name]
-  if raw == nil then return default end
-  local n = type(raw) == "string" and raw:find("^%d+%.?%d*$") and tonumber(raw)
-  if not n then return respond.invalid(req, name) end
-  if n < min or n > max then
-    return respond.invalid(req, name, "error.validation.out_of_range", { min = min, max = max })
-  end
-  return n
+  return ranged(parse_number, req, args, name, default, min, max)
 end
 
 ---One of the strings in the set `allowed`; `default` when absent.
