@@ -318,6 +318,9 @@ describe("client:perform()", function()
     assert.equal("abc", e.headers["x-trace"])
     assert.equal("fr", e.headers["accept-language"])
     assert.equal(KEY:sub(1, 4) .. "…", e.headers["x-api-key"])
+    e = echo(h, "GET", {})                 -- an empty list: the prepared headers alone
+    assert.equal("de-CH", e.headers["accept-language"])
+    assert.is_nil(e.headers["x-trace"])
   end)
 
   it("keeps working over many requests on one handle", function()

@@ -90,6 +90,7 @@ static void check_option_names(lua_State *L) {
 
 /* ---------------------------------------------------------------- base URL */
 
+/* The hosts plain http:// may go to: the key then never leaves the machine in clear text. */
 static int is_loopback(const char *host, size_t len) {
   char buf[64];
   unsigned char addr[16];
@@ -153,6 +154,8 @@ static const char *check_base_url(const char *url, size_t len) {
   return NULL;
 }
 
+/* Checks core.new's table into *o. The Lua layer checked it already and raised its own errors:
+ * this second check keeps the C module safe when used alone. */
 static void read_options(lua_State *L, options *o) {
   const char *why;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -205,6 +208,8 @@ static int copy_headers(struct curl_slist **to, const struct curl_slist *from, i
   return !body || slist_add(to, "Content-Type:");
 }
 
+/* core.new(opts). Options are checked before anything exists, so a caller's mistake costs no
+ * allocation; from the userdata on, a failure leaves the rest to __gc. */
 static int client_new(lua_State *L) {
   options o;
   sa_client *c;
@@ -212,7 +217,7 @@ static int client_new(lua_State *L) {
   c = lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c); /* closed state: __gc is safe from here on */
   luaL_setmetatable(L, CLIENT_MT);
-  lua_pushlstring(L, o.base_url, o.base_len);
+  lua_pushlstring(L, o.base_url, o.base_len); /* a user value: it lives as long as c does */
   lua_setiuservalue(L, -2, UV_BASE_URL);
   c->timeout_ms = o.timeout_ms;
   c->connect_timeout_ms = o.connect_timeout_ms;
@@ -228,6 +233,7 @@ static int client_new(lua_State *L) {
   return 1;
 }
 
+/* The client at index 1, open: what every method but close starts with. */
 static sa_client *check_client(lua_State *L) {
   sa_client *c = luaL_checkudata(L, 1, CLIENT_MT);
   if (c->multi == NULL) luaL_error(L, "attempt to use a closed " CLIENT_MT);
@@ -288,6 +294,7 @@ static int same_name(const char *a, const char *b) {
   return strncasecmp(a, b, n) == 0 && b[n] == ':';
 }
 
+/* Whether one of the n extra headers (the table at index 4) has the name of line. */
 static int has_header(lua_State *L, int n, const char *line) {
   int i;
   for (i = 1; i <= n; i++) {
@@ -307,6 +314,7 @@ static struct curl_slist *request_headers(lua_State *L, sa_client *c, sa_transfe
   if (lua_isnil(L, 4)) return body ? c->headers_body : c->headers;
   luaL_checktype(L, 4, LUA_TTABLE);
   n = (int)lua_rawlen(L, 4);
+  if (n == 0) return body ? c->headers_body : c->headers;
   for (i = 1; i <= n; i++) { /* check them all before allocating */
     const char *s;
     size_t len;

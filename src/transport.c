@@ -60,6 +60,8 @@ static int buf_append(sa_buf *b, const char *p, size_t n) {
 
 /* ---------------------------------------------------------------- callbacks */
 
+/* CURLOPT_WRITEFUNCTION: the body, in pieces as they arrive. Only copies, never calls Lua: a Lua
+ * error here would longjmp through libcurl's frames. */
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   sa_transfer *x = ud;
   size_t n = size * nmemb;
@@ -126,6 +128,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* ---------------------------------------------------------------- client and slots */
 
+/* One multi handle per client: it owns the connection and DNS caches, so every slot's transfer
+ * reuses connections; slot 0's easy handle is made now, the others when first needed. */
 int sa_client_open(sa_client *c) {
   if ((c->multi = curl_multi_init()) == NULL) return 0;
   return sa_transfer_prepare(c, &c->xfer[0]);
