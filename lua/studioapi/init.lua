@@ -218,10 +218,6 @@ local function is_json_type(content_type)
   return content_type ~= nil and content_type:find("json", 1, true) ~= nil
 end
 
-function Client:_emit(event)
-  local fn = self._on_event
-  if fn then fn(event) end
-end
 
 function Client:_check_open()
   if not self._handle then error("studioapi: attempt to use a closed studioapi.Client", 3) end
@@ -276,18 +272,27 @@ function Client:request(spec)
     end
   end
 
-  self:_emit { type = "request", method = method, path = path }
-  local started = core.now()
+  -- Events are built only when someone listens: this is the hot path of every request.
+  local on_event = self._on_event
+  local started
+  if on_event then
+    on_event { type = "request", method = method, path = path }
+    started = core.now()
+  end
   local status, headers, rbody, sent = self._handle:perform(method, target,
                                                             lines[1] and lines or nil, body)
   if not status then
     local err = errors.from_transport(headers, rbody, sent, req, self._secret)
-    self:_emit { type = "error", method = method, path = path, code = err.code,
+    if on_event then
+      on_event { type = "error", method = method, path = path, code = err.code,
                  elapsed = core.now() - started }
+    end
     return nil, err
   end
-  self:_emit { type = "response", method = method, path = path, status = status,
+  if on_event then
+    on_event { type = "response", method = method, path = path, status = status,
                elapsed = core.now() - started }
+  end
 
   local decoded, derr
   if rbody ~= "" and is_json_type(headers["content-type"]) then
