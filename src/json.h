@@ -5,11 +5,20 @@
 #include <stddef.h>
 #include "compat.h"
 
+/* Registry name of the metatable every decoded array carries (core.json_array_mt). It is created
+ * once per lua_State, so every load of the module shares it. */
+#define SA_JSON_ARRAY_MT "studioapi.json.array"
+
+/* Nesting limit of both directions (arrays and objects count alike). */
+#define SA_JSON_MAX_DEPTH 1000
+
 /* Adds json_decode, json_encode, json_array_mt and json_null to the table on top of the stack. */
 void sa_json_open(lua_State *L);
 
 /* Decodes len bytes at s and pushes the value; on malformed input pushes nil and a message and
- * returns 0 (1 on success). Never raises except on memory errors. */
+ * returns 0 (1 on success). Never raises except on memory errors. s need not be NUL-terminated
+ * and must stay valid (and unchanged) during the call. A top-level null pushes nil and returns 1.
+ * Needs sa_json_open to have run in this lua_State. */
 int sa_json_push(lua_State *L, const char *s, size_t len);
 
 #endif
