@@ -149,13 +149,15 @@ function _M.new(opts)
     timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout or 10,
     ca_file = opts.ca_file, user_agent = ua,
   }
-  return setmetatable({
+  local client = setmetatable({
     _handle = handle,
     _secret = opts.api_key,
     _on_event = opts.on_event,
     base_url = base_url,
     language = lang,
   }, Client)
+  client:attach_resources()
+  return client
 end
 
 --------------------------------------------------------------------------------------------------
@@ -339,6 +341,9 @@ function Client:post(path, body) return call(self, "POST", path, nil, body) end
 function Client:put(path, body) return call(self, "PUT", path, nil, body) end
 function Client:patch(path, body) return call(self, "PATCH", path, nil, body) end
 function Client:delete(path, query) return call(self, "DELETE", path, query) end
+
+-- call, pager, each, refresh and the friendly namespaces (client.customers, …): api.lua.
+require("studioapi.api").install(Client, decoded_result)
 
 --- Checks the key: `HEAD` on the base URL answers 200 for a valid key and 401 otherwise.
 -- @treturn true|nil

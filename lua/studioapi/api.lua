@@ -1,0 +1,172 @@
+--- The whole API on the Client: `call` by operationId, `pager`/`each` over chunked lists,
+-- `refresh` for entities, and the friendly namespaces (resources.lua).
+local operations = require "studioapi.operations"
+local params_mod = require "studioapi.params"
+local entity = require "studioapi.entity"
+local errors = require "studioapi.errors"
+local pager_mod = require "studioapi.pager"
+local resources = require "studioapi.resources"
+
+local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
+
+local OPS = operations.operations
+
+local _M = {}
+
+-- POSTs that only read or check (searches, validations, previews): safe to retry like a GET.
+local function reads_only(op_id, op)
+  return op.method == "POST"
+     and (op_id:match("^search") or op_id:match("^validate") or op_id:match("Preview$")) ~= nil
+end
+
+local function shallow_copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- The GET operation that fetches an entity of a schema by its own id: a path ending in the
+-- only path parameter (`/customers/{customerId}`), the shortest such path when several do.
+local GETTERS = {}
+for op_id, op in pairs(OPS) do
+  local param = op.method == "GET" and type(op.response) == "string"
+                and op.path:match("^/[^{]*{([^}]+)}$")
+  if param then
+    local extra_required = false
+    for _, p in ipairs(op.params or {}) do
+      if p.required and p.name ~= param then extra_required = true end
+    end
+    local current = GETTERS[op.response]
+    if not extra_required and (not current or #op.path < #OPS[current[1]].path) then
+      GETTERS[op.response] = { op_id, param }
+    end
+  end
+end
+_M.GETTERS = GETTERS
+
+-- Chunked operations by path pattern, so `client:pager("/customers/42/documents")` knows the
+-- item schema of a plain path too.
+local CHUNKED_PATHS = {}
+for op_id, op in pairs(OPS) do
+  if op.chunked and op.method == "GET" then
+    local pattern = "^" .. op.path:gsub("[%-%.]", "%%%0"):gsub("{[^}]+}", "[^/]+") .. "$"
+    CHUNKED_PATHS[#CHUNKED_PATHS + 1] = { pattern, op_id }
+  end
+end
+
+local PAGER_OPTIONS = { offset = true, skip = true, max_items = true }
+
+function _M.install(Client, decoded_result)
+  -- One operation: check the parameters, send, decode. `raw` skips the entity metatables.
+  local function call(self, op_id, params, raw)
+    local op = OPS[op_id]
+    local path, query = params_mod.build(op_id, op, params)
+    if not path then
+      query.method, query.path = op.method, op.path
+      return nil, query
+    end
+    local body = params.body
+    if op.body and op.body.kind == "multipart" then
+      return nil, errors.new { code = "invalid_argument", reference = "parts",
+                               message = op_id .. ": multipart uploads are not supported yet" }
+    end
+    if body ~= nil and not (op.body and op.body.kind == "json") then
+      return nil, errors.new { code = "invalid_argument", reference = "body",
+                               message = op_id .. ": this operation takes no request body" }
+    end
+    if body == nil and op.body and op.body.required then
+      return nil, errors.new { code = "invalid_argument", reference = "body",
+                               message = op_id .. ": a request body is required" }
+    end
+    if body ~= nil and type(body) ~= "table" then
+      return nil, errors.new { code = "invalid_argument", reference = "body",
+                               message = op_id .. ": body must be a table, got " .. type(body) }
+    end
+    local res, err = self:request {
+      method = op.method, path = path, query = query, json = body,
+      idempotent = reads_only(op_id, op) or nil,
+    }
+    if res then res.method, res.path = op.method, path end
+    local value, derr = decoded_result(self, res, err)
+    if value == nil then return nil, derr end
+    if not raw and type(value) == "table" then
+      entity.wrap(value, op.response)
+      -- Only a GET is remembered for refresh: refreshing must never repeat a write.
+      if op.method == "GET" and type(op.response) == "string" then
+        entity.set_origin(value, op_id, shallow_copy(params))
+      end
+    end
+    return value
+  end
+
+  --- Calls an operation by its operationId with its parameters by their API names
+  -- (`body` = the JSON request body). Returns the decoded answer (entities) or `nil, err`.
+  function Client:call(op_id, params)
+    if OPS[op_id] == nil then
+      error(("client:call: unknown operation '%s'"):format(tostring(op_id)), 2)
+    end
+    if params ~= nil and type(params) ~= "table" then
+      error("client:call: params must be a table, got " .. type(params), 2)
+    end
+    self:_check_open()
+    return call(self, op_id, params or {})
+  end
+
+  --- A pager over a chunked list, by path (`"/customers"`) or operationId (`"getCustomers"`).
+  function Client:pager(what, query, opts)
+    if type(what) ~= "string" then error("client:pager: expected a path or an operationId", 2) end
+    if query ~= nil and type(query) ~= "table" then
+      error("client:pager: query must be a table", 2)
+    end
+    for k in pairs(opts or {}) do
+      if not PAGER_OPTIONS[k] then error(("client:pager: unknown option '%s'"):format(k), 2) end
+    end
+    self:_check_open()
+    local fetch, op_id
+    if what:sub(1, 1) == "/" then
+      for _, entry in ipairs(CHUNKED_PATHS) do
+        if what:match(entry[1]) then op_id = entry[2] break end
+      end
+      fetch = function(q) return self:get(what, q) end
+    else
+      op_id = what
+      local op = OPS[op_id]
+      if not op then error(("client:pager: unknown operation '%s'"):format(what), 2) end
+      if not op.chunked then error(("client:pager: %s is not a chunked list"):format(what), 2) end
+      fetch = function(q) return call(self, op_id, q, true) end
+    end
+    local op = op_id and OPS[op_id]
+    local wrap
+    if op and op.item_schema then
+      local schema = op.item_schema
+      wrap = function(item) return entity.wrap(item, schema) end
+    end
+    return pager_mod.new(fetch, query, { offset = opts and opts.offset, skip = opts and opts.skip,
+                                         max_items = opts and opts.max_items,
+                                         mode = op and op.chunked }, wrap)
+  end
+
+  --- Every record of a chunked list: `for customer in client:each("/customers") do … end`.
+  function Client:each(what, query, opts)
+    return self:pager(what, query, opts):items()
+  end
+
+  --- Fetches an entity again (e.g. for fresh signed URLs). Returns the new entity or `nil, err`.
+  function Client:refresh(e)
+    if not entity.is_entity(e) then error("client:refresh: expected an entity", 2) end
+    local op_id, params = entity.origin(e)
+    if not op_id then
+      local getter = GETTERS[e:schema()]
+      if not getter or e.id == nil then
+        return nil, errors.new { code = "invalid_argument",
+                                 message = "no operation fetches a " .. e:schema() .. " by id" }
+      end
+      op_id, params = getter[1], { [getter[2]] = e.id }
+    end
+    return self:call(op_id, params)
+  end
+
+  Client.attach_resources = resources.attach
+end
+
+return _M

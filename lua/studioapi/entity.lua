@@ -1,0 +1,222 @@
+--- Entities: decoded JSON objects with a metatable per schema of the API.
+-- The data stays exactly as the API sent it (field names, nesting; JSON null is absent), so
+-- `studioapi.json.encode(entity)` gives the API's JSON back. Helpers live in the metatables:
+-- `customer:full_name()`, `money:format()`, `entity:time(field)`, `entity:url_expires_at(field)`.
+local operations = require "studioapi.operations"
+
+local type, ipairs, pairs, setmetatable, getmetatable = type, ipairs, pairs, setmetatable,
+                                                        getmetatable
+local floor, format = math.floor, string.format
+
+local schemas = operations.schemas
+
+local _M = {}
+
+-- When an entity was fetched (epoch seconds) and how (for refresh). Weak keys: the entity's own
+-- lifetime decides, and the JSON stays free of bookkeeping fields.
+local fetched_at = setmetatable({}, { __mode = "k" })
+local origins = setmetatable({}, { __mode = "k" })
+
+--------------------------------------------------------------------------------------------------
+-- Date-times: the API writes three styles; all parse to the same table.
+
+local function days_from_civil(y, m, d)
+  -- Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar,
+  -- with plain arithmetic so no time zone of the host can leak in (os.time would).
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Parses `2022-06-15`, `2022-06-15T23:59:59.999+02:00[Europe/Berlin]`, `2024-06-13T10:33:00Z`
+-- and `2025-09-21T00:00:00` (local, no zone).
+-- @treturn table|nil `{year, month, day, hour, min, sec, offset?, zone?, epoch?}`: `offset` in
+-- seconds east of UTC and `epoch` (seconds, with the fraction) only when the text carries an offset
+function _M.parse_time(s)
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+  if not y then return nil end
+  local t = { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = 0, min = 0,
+              sec = 0 }
+  if rest ~= "" then
+    local h, mi, sec, frac, tail = rest:match("^T(%d%d):(%d%d):?(%d?%d?)(%.?%d*)(.*)$")
+    if not h then return nil end
+    t.hour, t.min, t.sec = tonumber(h), tonumber(mi), tonumber(sec) or 0
+    if #frac > 1 then t.sec = t.sec + tonumber("0" .. frac) end
+    local zone = tail:match("%[([^%]]+)%]$")
+    if zone then
+      t.zone = zone
+      tail = tail:sub(1, -(#zone + 3))
+    end
+    if tail == "Z" then
+      t.offset = 0
+    elseif tail ~= "" then
+      local sign, oh, om = tail:match("^([+-])(%d%d):?(%d%d)$")
+      if not sign then return nil end
+      t.offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+    end
+  end
+  if t.month < 1 or t.month > 12 or t.day < 1 or t.day > 31 or t.hour > 23 or t.min > 59
+     or t.sec >= 61 then
+    return nil
+  end
+  if t.offset or rest == "" then
+    local days = days_from_civil(t.year, t.month, t.day)
+    t.epoch = days * 86400 + t.hour * 3600 + t.min * 60 + t.sec - (t.offset or 0)
+  end
+  return t
+end
+
+--------------------------------------------------------------------------------------------------
+-- Methods every entity has
+
+local Entity = {}
+
+--- The schema name of this entity ("Customer", "Money", …).
+function Entity:schema()
+  return getmetatable(self).__schema
+end
+
+--- Parses a date or date-time field (see `parse_time`).
+function Entity:time(field)
+  return _M.parse_time(self[field])
+end
+
+--- The epoch second at which the signed URL in `field` stops working, or nil when the API
+-- documents no lifetime for it (or the field is absent).
+function Entity:url_expires_at(field)
+  local lifetimes = schemas[getmetatable(self).__schema].url_lifetimes
+  local lifetime = lifetimes and lifetimes[field]
+  local at = fetched_at[self]
+  if not lifetime or not at or self[field] == nil then return nil end
+  return floor(at) + lifetime
+end
+
+--- Whether the signed URL in `field` has expired by `now` (epoch seconds, default os.time()).
+-- A URL with no documented lifetime never counts as expired here.
+function Entity:url_expired(field, now)
+  local at = self:url_expires_at(field)
+  return at ~= nil and (now or os.time()) >= at
+end
+
+--- When this entity was fetched (epoch seconds).
+function Entity:fetched_at()
+  return fetched_at[self]
+end
+
+-- Helpers per schema, on top of Entity's.
+local HELPERS = {}
+
+HELPERS.Customer = {
+  --- "First [Second] Last [SecondLast]", skipping absent parts.
+  full_name = function(self)
+    local parts = {}
+    for _, f in ipairs { "firstName", "secondFirstName", "lastName", "secondLastName" } do
+      local v = self[f]
+      if type(v) == "string" and v ~= "" then parts[#parts + 1] = v end
+    end
+    return table.concat(parts, " ")
+  end,
+}
+
+HELPERS.Money = {
+  --- "49.90 EUR": two decimals (the API's currencies use cents), then the ISO 4217 code.
+  format = function(self)
+    return format("%.2f %s", self.amount or 0, self.currency or "")
+  end,
+}
+
+--------------------------------------------------------------------------------------------------
+-- Metatables and the walk
+
+local metatables = {}
+
+function _M.metatable(name)
+  local mt = metatables[name]
+  if mt then return mt end
+  local index = setmetatable({}, { __index = Entity })
+  for k, fn in pairs(HELPERS[name] or {}) do index[k] = fn end
+  mt = { __index = index, __name = "studioapi." .. name, __schema = name }
+  metatables[name] = mt
+  return mt
+end
+
+-- Per schema, only the fields that hold nested objects: the walk skips every scalar.
+local plans = {}
+
+local function plan_for(name)
+  local plan = plans[name]
+  if plan then return plan end
+  plan = {}
+  local schema = schemas[name]
+  for field, f in pairs(schema and schema.fields or {}) do
+    if f.ref then
+      plan[#plan + 1] = { field, f.ref, false }
+    elseif f.items and f.items.ref then
+      plan[#plan + 1] = { field, f.items.ref, true }
+    end
+  end
+  plans[name] = plan
+  return plan
+end
+
+local wrap
+
+local function wrap_object(obj, name, now)
+  if type(obj) ~= "table" or getmetatable(obj) ~= nil then return obj end
+  setmetatable(obj, _M.metatable(name))
+  fetched_at[obj] = now
+  for _, step in ipairs(plan_for(name)) do
+    local v = obj[step[1]]
+    if v ~= nil then
+      if step[3] then
+        if type(v) == "table" then
+          for i = 1, #v do wrap_object(v[i], step[2], now) end
+        end
+      else
+        wrap_object(v, step[2], now)
+      end
+    end
+  end
+  return obj
+end
+
+--- Gives `value` (a decoded response) the metatables of `shape`: a schema name, or
+-- `{array = name}` for a list. Returns `value`.
+function wrap(value, shape, now)
+  now = now or os.time()
+  if type(shape) == "table" then
+    if type(value) == "table" then
+      for i = 1, #value do wrap_object(value[i], shape.array, now) end
+    end
+    return value
+  end
+  if shape and schemas[shape] and schemas[shape].fields then
+    return wrap_object(value, shape, now)
+  end
+  return value
+end
+_M.wrap = wrap
+
+--- Records how an entity was fetched, so `client:refresh` can fetch it again.
+function _M.set_origin(entity, op_id, params)
+  if type(entity) == "table" then origins[entity] = { op_id, params } end
+end
+
+function _M.origin(entity)
+  local o = origins[entity]
+  if o then return o[1], o[2] end
+  return nil
+end
+
+function _M.is_entity(x)
+  local mt = getmetatable(x)
+  return type(mt) == "table" and mt.__schema ~= nil and metatables[mt.__schema] == mt
+end
+
+_M.Entity = Entity
+return _M

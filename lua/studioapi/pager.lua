@@ -1,0 +1,126 @@
+--- Iterates over the API's chunked lists (`{result, offset, hasNext}`), in either chunk mode.
+-- In both modes the client passes back the `offset` the previous chunk returned (cursor mode: the
+-- id where the next chunk starts; slice mode: previous offset + sliceSize), so the offset is an
+-- opaque string here. The loop ends on `hasNext == false`, never on an empty chunk alone.
+--
+-- `pager.offset` always names the first chunk not yet fully delivered and `pager.skip` how many of
+-- its items were: `client:pager(path, query, {offset = p.offset, skip = p.skip})` resumes with no
+-- gap and no repeat, after a crash or after a failed chunk (which raises the error object).
+local errors = require "studioapi.errors"
+
+local type, tostring, error, setmetatable = type, tostring, error, setmetatable
+
+local _M = {}
+
+local Pager = { __name = "studioapi.Pager" }
+Pager.__index = Pager
+_M.Pager = Pager
+
+--- Creates a pager. `fetch(query)` returns one decoded chunk or `nil, err`; `wrap(item)` (optional)
+-- turns an item into an entity as it is handed out, so only items actually used pay for it.
+-- opts: `offset`, `skip` (resume point), `max_items` (stop after that many), `mode` (informative).
+function _M.new(fetch, query, opts, wrap)
+  opts = opts or {}
+  local q = {}
+  for k, v in pairs(query or {}) do q[k] = v end
+  local offset = opts.offset
+  if offset == nil then offset = q.offset end
+  q.offset = nil
+  if offset ~= nil then offset = tostring(offset) end
+  return setmetatable({
+    offset = offset,                 -- the chunk to fetch next (nil: the first)
+    skip = opts.skip or 0,           -- items of that chunk already delivered
+    done = false,
+    delivered = 0,                   -- items handed out by this pager
+    chunks = 0,                      -- chunks fetched by this pager
+    max_items = opts.max_items,
+    mode = opts.mode,
+    _fetch = fetch, _query = q, _wrap = wrap,
+  }, Pager)
+end
+
+local function fail(self, err)
+  self.error = err
+  error(err, 0)
+end
+
+-- Fetches the chunk at self.offset; returns it and the next offset, raising on failure.
+function Pager:_next_chunk()
+  local q = self._query
+  q.offset = self.offset
+  local chunk, err = self._fetch(q)
+  q.offset = nil
+  if not chunk then fail(self, err) end
+  if type(chunk) ~= "table" or type(chunk.result) ~= "table" or type(chunk.hasNext) ~= "boolean"
+  then
+    fail(self, errors.new {
+      code = "decode", message = "not a chunk: expected {result, offset, hasNext}",
+    })
+  end
+  self.chunks = self.chunks + 1
+  local next_offset = chunk.offset ~= nil and tostring(chunk.offset) or nil
+  if chunk.hasNext and (next_offset == nil or next_offset == self.offset) then
+    fail(self, errors.new {
+      code = "pagination_stalled",
+      message = ("the offset did not advance (%s → %s) although hasNext is true")
+                :format(tostring(self.offset), tostring(next_offset)),
+    })
+  end
+  return chunk, next_offset
+end
+
+--- Iterator over chunks: `for chunk in pager:pages() do … chunk.result … end`. A chunk counts as
+-- delivered once the loop asks for the next one.
+function Pager:pages()
+  local pending -- offset of the chunk after the one the loop holds
+  return function()
+    if pending ~= nil then
+      self.offset, self.skip = pending, 0
+      pending = nil
+    end
+    if self.done then return nil end
+    local chunk, next_offset = self:_next_chunk()
+    if chunk.hasNext then
+      pending = next_offset
+    else
+      self.done = true
+    end
+    self.delivered = self.delivered + #chunk.result
+    return chunk
+  end
+end
+
+--- Iterator over every record across all chunks: `for customer in pager:items() do … end`.
+-- Memory stays bounded by one chunk.
+function Pager:items()
+  local items, i, n, next_offset, has_next = nil, 0, 0, nil, true
+  local wrap, max_items = self._wrap, self.max_items
+  return function()
+    while true do
+      if max_items and self.delivered >= max_items then return nil end
+      if items and i < n then
+        i = i + 1
+        self.skip = i
+        self.delivered = self.delivered + 1
+        local item = items[i]
+        if i == n then
+          -- The chunk's last item is out: the resume point moves to the next chunk.
+          if has_next then self.offset, self.skip = next_offset, 0 else self.done = true end
+        end
+        if wrap then item = wrap(item) end
+        return item
+      end
+      if self.done or (items and not has_next) then self.done = true return nil end
+      local chunk
+      chunk, next_offset = self:_next_chunk()
+      items, n, has_next = chunk.result, #chunk.result, chunk.hasNext
+      i = self.skip < n and self.skip or n
+      if n == 0 or i == n then
+        -- Nothing (more) to deliver from this chunk.
+        if has_next then self.offset, self.skip = next_offset, 0 else self.done = true end
+      end
+    end
+  end
+end
+
+return _M
