@@ -33,10 +33,15 @@ build = {
       libdirs = { "$(CURL_LIBDIR)" },
     },
     ["studioapi"] = "lua/studioapi/init.lua",
+    ["studioapi.api"] = "lua/studioapi/api.lua",
+    ["studioapi.entity"] = "lua/studioapi/entity.lua",
     ["studioapi.errors"] = "lua/studioapi/errors.lua",
     ["studioapi.json"] = "lua/studioapi/json.lua",
     ["studioapi.language"] = "lua/studioapi/language.lua",
     ["studioapi.operations"] = "lua/studioapi/operations.lua",
+    ["studioapi.pager"] = "lua/studioapi/pager.lua",
+    ["studioapi.params"] = "lua/studioapi/params.lua",
+    ["studioapi.resources"] = "lua/studioapi/resources.lua",
   },
 }
 
