@@ -31,6 +31,9 @@ LDFLAGS_ALL = -shared $(shell pkg-config --libs libcurl) $(EXTRA_LDFLAGS)
 export LUA_CPATH := $(CURDIR)/$(OUT)/?.so;$(LUA_CPATH_EXTRA);;
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
 export SANDBOX_DIR := $(abspath $(SANDBOX_DIR))
+# A locale with a decimal comma, so the JSON spec can prove numbers ignore the C locale.
+LOCALE_DIR := $(abspath $(BUILD))/locale
+export LOCPATH := $(LOCALE_DIR)
 
 BUSTED := $(LUA) /usr/bin/busted
 
@@ -45,7 +48,11 @@ help:
 	@echo "make build [LUA=luajit]    build the C module into $(BUILD)/<lua>/"
 	@echo "make asan | lint | bench | sandbox-start | sandbox-stop | clean"
 
-build: $(CORE_SO)
+build: $(CORE_SO) $(LOCALE_DIR)/de_DE.UTF-8
+
+$(LOCALE_DIR)/de_DE.UTF-8:
+	@mkdir -p $(LOCALE_DIR)
+	@localedef -i de_DE -f UTF-8 $@ 2>/dev/null || test -d $@
 
 $(CORE_SO): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -59,7 +66,7 @@ clean:
 PACKAGES := make gcc libc6-dev pkg-config ca-certificates openssl iproute2 \
             lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev \
             lua-cjson lua-busted lua-check luarocks libcjson-dev \
-            nginx-light libnginx-mod-http-lua clang-format valgrind
+            nginx-light libnginx-mod-http-lua clang-format valgrind locales
 
 setup:
 	@missing=$$(for p in $(PACKAGES); do \

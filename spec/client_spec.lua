@@ -65,7 +65,8 @@ describe("studioapi.new()", function()
   end)
 
   it("accepts http:// for loopback hosts", function()
-    for _, url in ipairs { "http://127.0.0.1:1/v1", "http://localhost:1/v1", "http://[::1]:1/v1" } do
+    local urls = { "http://127.0.0.1:1/v1", "http://localhost:1/v1", "http://[::1]:1/v1" }
+    for _, url in ipairs(urls) do
       local client = assert(studioapi.new { base_url = url, api_key = "k" }, url)
       client:close()
     end

@@ -189,11 +189,8 @@ describe("core.json_decode", function()
         set = os.setlocale(name, "numeric")
         if set then break end
       end
-      if not set then -- (LuaJIT's own number formatting ignores the locale: no probe there)
-        os.setlocale(old, "numeric")
-        pending("no locale with a decimal comma is installed (try LOCPATH)")
-        return
-      end
+      -- `make test` builds de_DE.UTF-8 into build/locale and points LOCPATH at it.
+      assert(set, "no locale with a decimal comma: run through make, or set LOCPATH")
       local ok, err = pcall(function()
         assert.equal(1.5, decode("1.5"))
         assert.equal(0.125, decode("[0.125]")[1])
@@ -317,7 +314,8 @@ describe("core.json_decode", function()
       { "]", "expected a value but found ']' at byte 1" },
     }
     for _, case in ipairs(cases) do
-      it(("rejects %q"):format(case[1]), function()
+      -- %q writes a newline as "\" + newline: fold it, a test name must stay on one TAP line.
+      it((("rejects %q"):format(case[1]):gsub("\\\n", "\\n")), function()
         assert.equal(case[2], decode_error(case[1]))
       end)
     end
