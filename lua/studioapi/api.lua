@@ -139,7 +139,11 @@ function _M.install(Client, decoded_result)
     local wrap
     if op and op.item_schema then
       local schema = op.item_schema
-      wrap = function(item) return entity.wrap(item, schema) end
+      local ctx, ctx_chunk
+      wrap = function(item, chunk_no)
+        if chunk_no ~= ctx_chunk then ctx, ctx_chunk = entity.context(), chunk_no end
+        return entity.wrap(item, schema, ctx)
+      end
     end
     return pager_mod.new(fetch, query, { offset = opts and opts.offset, skip = opts and opts.skip,
                                          max_items = opts and opts.max_items,

@@ -12,9 +12,8 @@ local schemas = operations.schemas
 
 local _M = {}
 
--- When an entity was fetched (epoch seconds) and how (for refresh). Weak keys: the entity's own
--- lifetime decides, and the JSON stays free of bookkeeping fields.
-local fetched_at = setmetatable({}, { __mode = "k" })
+-- How an entity was fetched (for refresh). Weak keys: the entity's own lifetime decides, and the
+-- JSON stays free of bookkeeping fields. When it was fetched lives in its metatable (below).
 local origins = setmetatable({}, { __mode = "k" })
 
 --------------------------------------------------------------------------------------------------
@@ -89,9 +88,10 @@ end
 --- The epoch second at which the signed URL in `field` stops working, or nil when the API
 -- documents no lifetime for it (or the field is absent).
 function Entity:url_expires_at(field)
-  local lifetimes = schemas[getmetatable(self).__schema].url_lifetimes
+  local mt = getmetatable(self)
+  local lifetimes = schemas[mt.__schema].url_lifetimes
   local lifetime = lifetimes and lifetimes[field]
-  local at = fetched_at[self]
+  local at = mt.__fetched
   if not lifetime or not at or self[field] == nil then return nil end
   return floor(at) + lifetime
 end
@@ -105,7 +105,7 @@ end
 
 --- When this entity was fetched (epoch seconds).
 function Entity:fetched_at()
-  return fetched_at[self]
+  return getmetatable(self).__fetched
 end
 
 -- Helpers per schema, on top of Entity's.
@@ -133,16 +133,35 @@ HELPERS.Money = {
 --------------------------------------------------------------------------------------------------
 -- Metatables and the walk
 
-local metatables = {}
+-- The methods of each schema: Entity's, plus its own helpers.
+local indexes = {}
 
-function _M.metatable(name)
-  local mt = metatables[name]
-  if mt then return mt end
-  local index = setmetatable({}, { __index = Entity })
-  for k, fn in pairs(HELPERS[name] or {}) do index[k] = fn end
-  mt = { __index = index, __name = "studioapi." .. name, __schema = name }
-  metatables[name] = mt
+local function index_for(name)
+  local index = indexes[name]
+  if not index then
+    index = setmetatable({}, { __index = Entity })
+    for k, fn in pairs(HELPERS[name] or {}) do index[k] = fn end
+    indexes[name] = index
+  end
+  return index
+end
+
+-- Everything decoded from one answer shares one metatable per schema, which also holds the fetch
+-- time: one small table per schema and answer, instead of bookkeeping per record (a pager hands
+-- out a million of them).
+local function metatable(ctx, name)
+  local mt = ctx[name]
+  if not mt then
+    mt = { __index = index_for(name), __name = "studioapi." .. name, __schema = name,
+           __fetched = ctx.now, __entity = true }
+    ctx[name] = mt
+  end
   return mt
+end
+
+--- A wrapping context: the metatables for everything fetched at `now` (epoch seconds).
+function _M.context(now)
+  return { now = now or os.time() }
 end
 
 -- Per schema, only the fields that hold nested objects: the walk skips every scalar.
@@ -166,19 +185,18 @@ end
 
 local wrap
 
-local function wrap_object(obj, name, now)
+local function wrap_object(obj, name, ctx)
   if type(obj) ~= "table" or getmetatable(obj) ~= nil then return obj end
-  setmetatable(obj, _M.metatable(name))
-  fetched_at[obj] = now
+  setmetatable(obj, metatable(ctx, name))
   for _, step in ipairs(plan_for(name)) do
     local v = obj[step[1]]
     if v ~= nil then
       if step[3] then
         if type(v) == "table" then
-          for i = 1, #v do wrap_object(v[i], step[2], now) end
+          for i = 1, #v do wrap_object(v[i], step[2], ctx) end
         end
       else
-        wrap_object(v, step[2], now)
+        wrap_object(v, step[2], ctx)
       end
     end
   end
@@ -186,17 +204,18 @@ local function wrap_object(obj, name, now)
 end
 
 --- Gives `value` (a decoded response) the metatables of `shape`: a schema name, or
--- `{array = name}` for a list. Returns `value`.
-function wrap(value, shape, now)
-  now = now or os.time()
+-- `{array = name}` for a list. `ctx` (from `context`) is optional: pass one to share the
+-- metatables across the records of one chunk. Returns `value`.
+function wrap(value, shape, ctx)
+  ctx = ctx or _M.context()
   if type(shape) == "table" then
     if type(value) == "table" then
-      for i = 1, #value do wrap_object(value[i], shape.array, now) end
+      for i = 1, #value do wrap_object(value[i], shape.array, ctx) end
     end
     return value
   end
   if shape and schemas[shape] and schemas[shape].fields then
-    return wrap_object(value, shape, now)
+    return wrap_object(value, shape, ctx)
   end
   return value
 end
@@ -215,7 +234,7 @@ end
 
 function _M.is_entity(x)
   local mt = getmetatable(x)
-  return type(mt) == "table" and mt.__schema ~= nil and metatables[mt.__schema] == mt
+  return type(mt) == "table" and mt.__entity == true
 end
 
 _M.Entity = Entity

@@ -16,8 +16,8 @@ local Pager = { __name = "studioapi.Pager" }
 Pager.__index = Pager
 _M.Pager = Pager
 
---- Creates a pager. `fetch(query)` returns one decoded chunk or `nil, err`; `wrap(item)` (optional)
--- turns an item into an entity as it is handed out, so only items actually used pay for it.
+--- Creates a pager. `fetch(query)` returns one decoded chunk or `nil, err`; `wrap(item, chunk_no)`
+-- (optional) turns an item into an entity as it is handed out, so only items actually used pay.
 -- opts: `offset`, `skip` (resume point), `max_items` (stop after that many), `mode` (informative).
 function _M.new(fetch, query, opts, wrap)
   opts = opts or {}
@@ -107,7 +107,7 @@ function Pager:items()
           -- The chunk's last item is out: the resume point moves to the next chunk.
           if has_next then self.offset, self.skip = next_offset, 0 else self.done = true end
         end
-        if wrap then item = wrap(item) end
+        if wrap then item = wrap(item, self.chunks) end
         return item
       end
       if self.done or (items and not has_next) then self.done = true return nil end
