@@ -15,9 +15,28 @@ if wanted and wanted ~= "" then
   end
 end
 
+-- The rate limit per tenant key and endpoint (the API's is 1000 a minute). The environment
+-- overrides it at start, the control API while the sandbox runs.
+local function setting(name, default, integer, min)
+  local value = os.getenv(name)
+  if not value or value == "" then return default end
+  local n = tonumber(value:match(integer and "^%d+$" or "^%d+%.?%d*$") or "")
+  if not n or n < min or n > 1e9 then
+    error(("%s must be %s from %g to 1e9, not '%s'")
+      :format(name, integer and "an integer" or "a number", min, value), 0)
+  end
+  return n
+end
+
 return {
-  -- for the control API under /_sandbox/ (not there yet)
+  -- for the control API under /_sandbox/; refused on every other path
   admin_key = "sbx-admin-5e0d8c3a91f7",
+
+  rate_limit = {
+    limit = setting("SANDBOX_RATE_LIMIT", 1000, true, 0),         -- requests per window
+    window = setting("SANDBOX_RATE_WINDOW", 60, false, 0.001),    -- seconds
+    lockout = setting("SANDBOX_LOCKOUT", 60, false, 0),           -- seconds
+  },
 
   tenants = {
     acme = {

@@ -7,6 +7,17 @@
 ---
 --- Runs on Lua 5.4 and LuaJIT. The file is read on every call: a restarted sandbox (new port)
 --- is seen at once, and a stopped one (stop removes the file) raises instead of hanging later.
+---
+--- The control API (docs/internals.md, "Resilience") and plain requests go through the curl CLI,
+--- never through studioapi: the support code must not depend on the client under test.
+---
+---   sandbox.reset()                                  -- in after_each of every spec that changes
+---   sandbox.limits { limit = 5, window = 2, lockout = 2 }
+---   sandbox.fault { kind = "status", status = 503, count = 2, endpoint = "GET /customers" }
+---   sandbox.log { tenant = "acme", since = seq }     -- { {seq, time, method, path, …}, … }
+---   sandbox.curl("GET", sandbox.url("/customers"), { key = acme.api_key })
+
+local cjson = require "cjson"
 
 local _M = {}
 
@@ -63,5 +74,84 @@ function _M.client_options(tenant, extra)
   for k, v in pairs(extra or {}) do opts[k] = v end
   return opts
 end
+
+-- The CLI gets its arguments through a shell: quote each one whole.
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
+end
+
+---One request with the curl CLI. opts: key (x-api-key), headers (array of "Name: value"), body
+---(string), timeout (seconds, default 10). Returns { status (0 when nothing was answered),
+---headers (lower-case names), body, exit (curl's exit code: 52 = empty reply), seconds }.
+function _M.curl(method, url, opts)
+  opts = opts or {}
+  local args = { "curl", "-sS", "-i", "--cacert", quote(_M.info().ca_file),
+    "--max-time", quote(opts.timeout or 10), "-w", quote("\n@@%{http_code} %{time_total}") }
+  -- -X HEAD would make curl wait for a body that never comes; -I knows better
+  args[#args + 1] = method == "HEAD" and "-I" or "-X " .. quote(method)
+  if opts.key then args[#args + 1] = "-H " .. quote("x-api-key: " .. opts.key) end
+  for _, h in ipairs(opts.headers or {}) do args[#args + 1] = "-H " .. quote(h) end
+  if opts.body then args[#args + 1] = "--data-binary " .. quote(opts.body) end
+  args[#args + 1] = quote(url)
+  local p = assert(io.popen(table.concat(args, " ") .. " 2>/dev/null; printf ' %d' $?"))
+  local out = p:read("*a")
+  p:close()
+  local text, status, seconds, exit = out:match("^(.*)\n@@(%d+) ([%d.]+) (%d+)$")
+  if not text then error("sandbox.curl: cannot read curl's output: " .. out, 2) end
+  local head, body = text:match("^(.-)\r\n\r\n(.*)$")
+  local res = { status = tonumber(status), headers = {}, body = body or "",
+                exit = tonumber(exit), seconds = tonumber(seconds) }
+  for name, value in (head or ""):gmatch("\n([^:\r\n]+):%s*([^\r\n]*)") do
+    res.headers[name:lower()] = value
+  end
+  return res
+end
+
+---A control call: method, path under /_sandbox/ ("/reset"), an optional table sent as JSON.
+---Returns the decoded answer and the status; raises when there is no JSON answer.
+function _M.control(method, path, body)
+  local info = _M.info()
+  local res = _M.curl(method, ("https://127.0.0.1:%d/_sandbox%s"):format(info.port, path), {
+    key = info.admin_key, body = body and cjson.encode(body),
+    headers = body and { "Content-Type: application/json" },
+  })
+  local ok, value = pcall(cjson.decode, res.body)
+  if not ok then error(("sandbox: %s %s answered %d: %s"):format(method, path, res.status,
+    res.body), 2) end
+  return value, res.status
+end
+
+-- A control call that must succeed.
+local function must(method, path, body)
+  local value, status = _M.control(method, path, body)
+  if status ~= 200 then
+    error(("sandbox: %s %s answered %d: %s"):format(method, path, status,
+      tostring(value.errorMessage)), 3)
+  end
+  return value
+end
+
+---Back to the configured limits, no faults, no lockouts, an empty log. Returns the state.
+function _M.reset() return must("POST", "/reset") end
+
+---Sets {limit, window, lockout} (fields left out keep their value); returns all three.
+function _M.limits(limits) return must("POST", "/limits", limits) end
+
+---Adds a fault {endpoint?, tenant?, kind, count?, probability?, seed?, status?, seconds?};
+---returns it with its id.
+function _M.fault(fault) return must("POST", "/faults", fault) end
+
+---The requests the sandbox logged {tenant?, since?}: an array, oldest first.
+function _M.log(filter)
+  filter = filter or {}
+  local query = {}
+  if filter.tenant then query[#query + 1] = "tenant=" .. filter.tenant end
+  if filter.since then query[#query + 1] = ("since=%d"):format(filter.since) end
+  local path = "/log" .. (query[1] and "?" .. table.concat(query, "&") or "")
+  return must("GET", path).requests
+end
+
+---Current limits, faults (with used and draws), lockouts and counters.
+function _M.state() return must("GET", "/state") end
 
 return _M

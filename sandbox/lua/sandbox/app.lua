@@ -1,12 +1,15 @@
 -- The sandbox's entry points, called from the rendered nginx.conf:
 --   init (master, once)  init_worker  handle (content phase)  log (log phase)
--- A request passes: tenant and key → HEAD answer → key required → route → handler.
--- Rate limits and fault injection belong between the key check and the route.
+-- A request passes: tenant and key → key required (HEAD: 401 without a body) → on /v1: rate
+-- limit, then a fault (a faulted request has counted, as the API's counter sees it) → HEAD
+-- answer → route → handler. The log phase records it all (sandbox.reqlog).
 
 local config = require "sandbox.config"
 local customers = require "sandbox.customers"
+local faults = require "sandbox.faults"
 local json = require "sandbox.json"
 local lang = require "sandbox.lang"
+local ratelimit = require "sandbox.ratelimit"
 local reqlog = require "sandbox.reqlog"
 local respond = require "sandbox.respond"
 local routes = require "sandbox.routes"
@@ -54,33 +57,71 @@ local function handle(req, handler, c1, c2)
   end
 end
 
+-- The attempt number a retrying client sends (x-studioapi-attempt), else 1.
+local function attempt(value)
+  local n = type(value) == "string" and tonumber(value:match("^%d+$") or "")
+  return n and n >= 1 and n or 1
+end
+
+-- Rate limit, then faults; returns only when the request goes on to its route.
+local function misbehave(req)
+  local wait = ratelimit.check(req.tenant.name, req.endpoint)
+  if wait then
+    return respond.error(req, 429, "error.request.rate_limited", nil, nil,
+      { ["Retry-After"] = ("%d"):format(math.max(1, math.ceil(wait))) })
+  end
+  local fault = faults.pick(req)
+  if not fault then return end
+  if fault.kind == "close" then return ngx.exit(444) end
+  if fault.kind == "status" then
+    local status = fault.status
+    local reference = status == 400 and "fault" or nil -- a 400 names a field
+    return respond.error(req, status, respond.ERROR_CODES[status],
+      { field = reference, method = req.method, path = req.path }, reference)
+  end
+  ngx.sleep(fault.seconds) -- slow: then answer as usual
+end
+
 function _M.handle()
   local headers = ngx.req.get_headers(200)
   local host_tenant = config.by_host(ngx.var.host)
   local tenant = tenant_of(headers["x-api-key"], host_tenant)
   local known = tenant or host_tenant
   local default = known and known.language or "en"
+  local method, path = ngx.req.get_method(), ngx.var.uri
   local req = {
-    method = ngx.req.get_method(), path = ngx.var.uri, tenant = tenant,
+    method = method, path = path, tenant = tenant,
     lang = lang.resolve(headers["accept-language"], default),
+    -- for the log: arrival, not the end; the endpoint as the rate limit counts it
+    time = ngx.req.start_time(), endpoint = ratelimit.endpoint(method, path),
+    attempt = attempt(headers["x-studioapi-attempt"]),
   }
   ngx.ctx.sandbox = req
 
-  -- HEAD only checks the key, on any path: nothing else happens
-  if req.method == "HEAD" then return respond.raw(req, tenant and 200 or 401, "") end
-  if not tenant then return respond.error(req, 401, "error.authentication.invalid_api_key") end
+  -- HEAD only checks the key, on any path; on /v1 it counts toward the limit like any request
+  if not tenant then
+    if method == "HEAD" then return respond.raw(req, 401, "") end
+    return respond.error(req, 401, "error.authentication.invalid_api_key")
+  end
+  if path:find("^/v1/") then misbehave(req) end
+  if method == "HEAD" then return respond.raw(req, 200, "") end
 
   req.args = ngx.req.get_uri_args(200)
-  local handler, c1, c2 = routes.find(req.method, req.path)
+  local handler, c1, c2 = routes.find(method, path)
   if not handler then return respond.no_route(req) end
   return handle(req, handler, c1, c2)
 end
 
+-- nginx's 444 (a dropped connection) is logged as status 0: nothing was answered.
 function _M.log()
   local req = ngx.ctx.sandbox
   if not req then return end
-  reqlog.record(req.tenant and req.tenant.name or "-", req.method, req.path, ngx.status,
-    tonumber(ngx.var.request_time) or 0)
+  local status = ngx.status
+  reqlog.record {
+    time = math.floor(req.time * 1000 + 0.5) / 1000, tenant = req.tenant and req.tenant.name,
+    method = req.method, path = req.path, endpoint = req.endpoint,
+    status = status == 444 and 0 or status, attempt = req.attempt,
+  }
 end
 
 return _M

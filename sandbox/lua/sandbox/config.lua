@@ -16,6 +16,9 @@ function _M.load(path)
   local chunk = assert(loadfile(path))
   local conf = chunk()
   assert(type(conf.admin_key) == "string", "tenants: admin_key must be a string")
+  for _, field in ipairs({ "limit", "window", "lockout" }) do
+    assert(type(conf.rate_limit[field]) == "number", "tenants: rate_limit." .. field)
+  end
   for name, t in pairs(conf.tenants) do
     for field, kind in pairs(REQUIRED) do
       if type(t[field]) ~= kind then
@@ -27,6 +30,7 @@ function _M.load(path)
     by_key[t.api_key] = t
   end
   _M.admin_key = conf.admin_key
+  _M.rate_limit = conf.rate_limit
   _M.tenants = conf.tenants
 end
 

@@ -1,25 +1,51 @@
--- A ring of the last requests in the shared dict, for the control API to show (and for specs to
--- check what reached the server). It holds tenant names, never keys.
+-- A ring of the last requests in the shared dict, for GET /_sandbox/log: specs check what reached
+-- the server (retries, their attempt numbers, what each got). It holds tenant names, never keys.
+--   log:n      the last sequence number given; survives a reset, so `since` never goes back
+--   log:first  the first sequence number after the last reset
+--   log:<k>    entry seq (as JSON) at k = seq % SIZE
 
+local cjson = require "cjson.safe"
+
+local ngx = ngx
 local dict = ngx.shared.sandbox
+local max = math.max
 
 local _M = {}
 
-local SIZE = 1000
+local SIZE = 10000
 
----Records one finished request.
-function _M.record(tenant, method, path, status, seconds)
-  local n = dict:incr("log:n", 1, 0)
-  dict:set("log:" .. n % SIZE, ("%s %s %s %d %.3f"):format(tenant, method, path, status, seconds))
+---Records a finished request: {time, tenant?, method, path, endpoint, status, attempt}.
+function _M.record(entry)
+  entry.seq = dict:incr("log:n", 1, 0)
+  dict:set("log:" .. entry.seq % SIZE, cjson.encode(entry))
 end
 
----The last `count` entries, oldest first.
-function _M.recent(count)
-  local n = dict:get("log:n") or 0
-  count = math.min(count or SIZE, SIZE, n)
+-- Entry `seq`, or nil when it is gone (overwritten, or cleared by a reset).
+local function read(seq, last)
+  for try = 1, 2 do
+    local raw = dict:get("log:" .. seq % SIZE)
+    local entry = raw and cjson.decode(raw)
+    if entry and entry.seq >= seq then return entry.seq == seq and entry or nil end
+    -- another worker may have taken this number and not yet written the entry: wait a moment
+    if try == 2 or seq < last - 100 then return nil end
+    ngx.sleep(0.001)
+  end
+end
+
+---Entries with a sequence number above `since`, of one tenant or of all, oldest first.
+function _M.list(tenant, since)
+  local last = dict:get("log:n") or 0
   local out = {}
-  for k = n - count + 1, n do out[#out + 1] = dict:get("log:" .. k % SIZE) end
+  for seq = max((since or 0) + 1, dict:get("log:first") or 1, last - SIZE + 1), last do
+    local entry = read(seq, last)
+    if entry and (not tenant or entry.tenant == tenant) then out[#out + 1] = entry end
+  end
   return out
+end
+
+---Hides every entry so far; their sequence numbers are not given again.
+function _M.clear()
+  dict:set("log:first", (dict:get("log:n") or 0) + 1)
 end
 
 return _M

@@ -9,6 +9,15 @@ local random = math.random
 
 local _M = {}
 
+-- The errorCode for each status the test routes and faults can answer with.
+_M.ERROR_CODES = {
+  [400] = "error.validation.invalid_value", [401] = "error.authentication.invalid_api_key",
+  [403] = "error.authorization.forbidden", [404] = "error.request.not_found",
+  [409] = "error.request.conflict", [429] = "error.request.rate_limited",
+  [500] = "error.server.internal", [502] = "error.server.bad_gateway",
+  [503] = "error.server.unavailable", [504] = "error.server.gateway_timeout",
+}
+
 -- A random 128-bit id in hex, as an opaque stand-in for the API's trace ids.
 local function trace_id()
   return ("%08x%08x%08x%08x"):format(random(0, 0xffffffff), random(0, 0xffffffff),

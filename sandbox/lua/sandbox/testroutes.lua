@@ -8,13 +8,7 @@ local ngx = ngx
 
 local _M = {}
 
-local ERROR_CODES = {
-  [400] = "error.validation.invalid_value", [401] = "error.authentication.invalid_api_key",
-  [403] = "error.authorization.forbidden", [404] = "error.request.not_found",
-  [409] = "error.request.conflict", [429] = "error.request.rate_limited",
-  [500] = "error.server.internal", [502] = "error.server.bad_gateway",
-  [503] = "error.server.unavailable", [504] = "error.server.gateway_timeout",
-}
+local ERROR_CODES = respond.ERROR_CODES
 local REDIRECTS = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
 
 -- GET /_test/slow?seconds=N: answers after N seconds (fractions allowed, at most 300).
