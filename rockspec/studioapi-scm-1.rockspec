@@ -42,6 +42,7 @@ build = {
     ["studioapi.pager"] = "lua/studioapi/pager.lua",
     ["studioapi.params"] = "lua/studioapi/params.lua",
     ["studioapi.resources"] = "lua/studioapi/resources.lua",
+    ["studioapi.webhook"] = "lua/studioapi/webhook.lua",
   },
 }
 

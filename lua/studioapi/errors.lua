@@ -21,6 +21,7 @@ local RETRYABLE = { rate_limited = true, unavailable = true, timeout = true, net
 _M.KINDS = {
   "unauthorized", "forbidden", "not_found", "validation", "rate_limited", "unavailable", "conflict",
   "server_error", "timeout", "network", "tls", "invalid_argument", "decode", "pagination_stalled",
+  "duplicate", -- the webhook receiver's: a delivery seen before (answer 200)
 }
 
 function _M.kind_for_status(status)

@@ -19,6 +19,15 @@ local _M = {
   is_error = errors.is_error,
 }
 
+-- studioapi.webhook loads on first use: a plain API client never pays for the receiver kit.
+setmetatable(_M, { __index = function(t, k)
+  if k == "webhook" then
+    local webhook = require "studioapi.webhook"
+    rawset(t, k, webhook)
+    return webhook
+  end
+end })
+
 local VERSION = _M._VERSION:match("[%d.]+$")
 local USER_AGENT = ("studioapi/%s libcurl/%s"):format(VERSION, core.curl_version)
 
