@@ -123,17 +123,20 @@ sandbox-stop:
 
 lint:
 	luacheck lua spec examples bench tools sandbox
-	clang-format --dry-run --Werror src/*.c src/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h bench/*.c
 
 # Benchmarks print their figures; they assert nothing. The server is pinned to core 1 and the
 # client to core 0 (on 2 cores, unpinned figures swing by 4x).
-RAW_CURL := $(BUILD)/bench/raw_curl
-$(RAW_CURL): bench/raw_curl.c
+BENCH_BINS := $(BUILD)/bench/raw_curl $(BUILD)/bench/raw_paginate
+$(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -O2 $(shell pkg-config --cflags libcjson libcurl) \
 	  -o $@ $< $(shell pkg-config --libs libcjson libcurl)
 
-bench: build $(RAW_CURL)
+# BENCHES=requests (one) or the default, all of them.
+BENCHES ?= requests paginate ratelimit
+bench: build $(BENCH_BINS)
 	@sandbox/sandboxctl stop >/dev/null 2>&1 || true
-	@SANDBOX_CPU=1 SANDBOX_WORKERS=1 RAW_CURL=$(RAW_CURL) tools/with-sandbox \
-	  taskset -c 0 $(LUA) bench/requests.lua
+	@SANDBOX_CPU=1 SANDBOX_WORKERS=1 RAW_CURL=$(BUILD)/bench/raw_curl \
+	  RAW_PAGINATE=$(BUILD)/bench/raw_paginate tools/with-sandbox sh -c '\
+	  for b in $(BENCHES); do echo "== bench/$$b.lua"; taskset -c 0 $(LUA) bench/$$b.lua || exit 1; done'

@@ -23,7 +23,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   size_t n = size * nmemb;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1) cap *= 2;
+    while (cap < b->len + n + 1)
+      cap *= 2;
     char *p = realloc(b->data, cap);
     if (p == NULL) return 0; /* aborts the transfer */
     b->data = p;
@@ -71,8 +72,8 @@ int main(int argc, char **argv) {
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK || status != 200) {
-      fprintf(stderr, "raw_curl: request %ld failed: %s (status %ld)\n", i,
-              curl_easy_strerror(rc), status);
+      fprintf(stderr, "raw_curl: request %ld failed: %s (status %ld)\n", i, curl_easy_strerror(rc),
+              status);
       return 1;
     }
     cJSON *doc = cJSON_ParseWithLength(body.data, body.len);

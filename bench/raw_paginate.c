@@ -4,8 +4,9 @@
  *
  *   raw_paginate BASE_URL SLICE_SIZE [CA_FILE]
  *
- * BASE_URL is the list's URL, maybe with a query ("https://127.0.0.1:8443/bench/customers?pages=9").
- * Prints: "raw_paginate <records> records in <chunks> chunks, <seconds> s: <rate> records/s". */
+ * BASE_URL is the list's URL, maybe with a query
+ * ("https://127.0.0.1:8443/bench/customers?pages=9"). Prints: "raw_paginate <records> records in
+ * <chunks> chunks, <seconds> s: <rate> records/s". */
 #define _POSIX_C_SOURCE 200809L
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -24,7 +25,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   size_t n = size * nmemb;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + n + 1) cap *= 2;
+    while (cap < b->len + n + 1)
+      cap *= 2;
     char *p = realloc(b->data, cap);
     if (p == NULL) return 0;
     b->data = p;

@@ -1,5 +1,6 @@
 -- quickstart: check the key, show the studio, fetch a customer, and see what an error looks like.
---   STUDIOAPI_BASE_URL=https://acme.open-api.example.com/v1 STUDIOAPI_KEY=… lua5.4 examples/quickstart.lua
+--   STUDIOAPI_BASE_URL=https://acme.open-api.example.com/v1 STUDIOAPI_KEY=… \
+--     lua5.4 examples/quickstart.lua
 -- (`make demo` runs it against the local sandbox; STUDIOAPI_CA_FILE names the sandbox's CA.)
 local studioapi = require "studioapi"
 
