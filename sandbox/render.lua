@@ -35,6 +35,19 @@ local function write(path, text)
   assert(os.rename(path .. ".tmp", path))
 end
 
+-- SANDBOX_BENCH_CHUNKS: the chunks of 500 customers GET /bench/customers serves.
+local function bench_chunks()
+  local value = os.getenv("SANDBOX_BENCH_CHUNKS")
+  if not value or value == "" then return "2000" end
+  local n = tonumber(value:match("^%d+$") or "")
+  if not n or n < 1 or n > 1000000 then
+    io.stderr:write("sandboxctl: SANDBOX_BENCH_CHUNKS must be an integer from 1 to 1000000, not '",
+      value, "'\n")
+    os.exit(1)
+  end
+  return ("%d"):format(n)
+end
+
 local function render_conf()
   local port = env("SBX_PORT")
   local any = select(2, next(conf.tenants))
@@ -58,6 +71,8 @@ local function render_conf()
     rate_window = ("%.15g"):format(conf.rate_limit.window),
     lockout = ("%.15g"):format(conf.rate_limit.lockout),
     lua_dir = repo .. "/sandbox/lua",
+    api_lua_dir = repo .. "/lua",
+    bench_chunks = bench_chunks(),
     tenants_file = ("%q"):format(repo .. "/sandbox/tenants.lua"),
     bench_dir = ("%q"):format(prefix .. "/bench"),
     listen_lines = listen,

@@ -47,6 +47,7 @@ return {
       language = "en",          -- used when a request has no Accept-Language
       customers = customers,
       employees = 137,
+      classes = 2345,           -- GET /classes: the specs walk them in cursor mode
       studio_id = 1210000001,
       country = "US", currency = "USD",
       zone = "-05:00[America/New_York]",
@@ -59,6 +60,7 @@ return {
       language = "de",
       customers = customers,
       employees = 137,
+      classes = 240,
       studio_id = 1210000002,
       country = "DE", currency = "EUR",
       zone = "+01:00[Europe/Berlin]",

@@ -1,7 +1,13 @@
--- Handlers of the Open API routes. Each gets the request context (req.tenant, req.args, …) and
--- the path captures, checks its parameters with the limits of the API and answers.
+-- Handlers of the stateful Open API routes: the studio, its customers and their activity, its
+-- employees. Each gets the request context (req.tenant, req.args, req.op, …) and the path
+-- parameters' raw values; sandbox.check has checked them against the operations table before
+-- (except for GET /customers, which checks its own: see routes.lua), so what is left here is
+-- what the table cannot say: unknown ids (404) and rules between parameters.
 
+local activity = require "sandbox.activity"
+local chunk = require "sandbox.chunk"
 local customers = require "sandbox.customers"
+local gen = require "sandbox.gen"
 local json = require "sandbox.json"
 local params = require "sandbox.params"
 local respond = require "sandbox.respond"
@@ -9,11 +15,25 @@ local studio = require "sandbox.studio"
 
 local _M = {}
 
+-- A search answers at most this many customers.
+local SEARCH_LIMIT = 100
+
 -- FORMER_MEMBER is accepted as newer API versions do; the three filters partition customers.
 local CUSTOMER_STATUS = { MEMBER = true, PROSPECT = true, FORMER_MEMBER = true }
 local CARD_FORMATS = { DECIMAL = true, HEX_MSB = true, HEX_LSB = true }
 local CONTRACT_STATUS = { ACTIVE = true, INACTIVE = true }
-local INT32_MAX = 2147483647
+
+---404 for a record of schema `entity` that does not exist.
+function _M.not_found(req, entity, raw_id)
+  return respond.error(req, 404, "error.entity.not_found", { entity = entity, id = raw_id })
+end
+
+---The day number of a "YYYY-MM-DD" parameter (its shape checked), nil when absent.
+function _M.day_of(raw)
+  if raw == nil or raw == "" then return nil end
+  local y, m, d = raw:match("^(%d+)-(%d+)-(%d+)$")
+  return gen.days(tonumber(y), tonumber(m), tonumber(d))
+end
 
 function _M.studio_information(req)
   return respond.json(req, 200, studio.information(req.tenant))
@@ -47,7 +67,7 @@ function _M.customers(req)
   })
 end
 
--- The customer index for a path id, or nil after answering 400/404.
+-- The customer index for an id parameter, or nil after answering 400/404.
 local function find_customer(req, raw)
   local id = params.id(req, "customerId", raw)
   if not id then return nil end
@@ -55,6 +75,7 @@ local function find_customer(req, raw)
   if not i then return respond.error(req, 404, "error.customer.not_found", { id = raw }) end
   return i
 end
+_M.find_customer = find_customer
 
 function _M.customer(req, raw_id)
   local i = find_customer(req, raw_id)
@@ -64,9 +85,8 @@ function _M.customer(req, raw_id)
   return respond.json(req, 200, customers.customer(req.tenant, i, format))
 end
 
-function _M.contracts(req, raw_id)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+-- Customer i's contracts with the request's `status` (any when absent), as a JSON array.
+local function contracts_of(req, i)
   local status = params.enum(req, req.args, "status", "ANY", CONTRACT_STATUS)
   if not status then return end
   local list = {}
@@ -76,31 +96,158 @@ function _M.contracts(req, raw_id)
   return respond.json(req, 200, json.array(list))
 end
 
--- GET /employees: index cursor; the answer's offset is request offset + sliceSize.
-function _M.employees(req)
+function _M.contracts(req, raw_id)
+  local i = find_customer(req, raw_id)
+  if not i then return end
+  return contracts_of(req, i)
+end
+
+-- The customer an identifier of GET /customers/by names (the first given, in the order of
+-- customers.IDENTIFIERS), and the card number format; nil after answering 400/404.
+local function customer_by(req)
   local args = req.args
-  local size = params.integer(req, args, "sliceSize", 50, 10, 100)
-  if not size then return end
-  local offset = params.integer(req, args, "offset", 0, 0, INT32_MAX)
-  if not offset then return end
-  local tenant = req.tenant
-  local result = {}
-  for k = offset + 1, math.min(offset + size, tenant.employees) do
-    result[#result + 1] = studio.employee(tenant, k)
+  local format = args.cardNumberFormat or "DECIMAL"
+  for _, name in ipairs(customers.IDENTIFIERS) do
+    local value = args[name]
+    if value ~= nil and value ~= "" then
+      local i = customers.lookup(req.tenant, name, value, format)
+      if not i then return respond.error(req, 404, "error.customer.not_found", { id = value }) end
+      return i, format
+    end
   end
-  return respond.json(req, 200, {
-    result = json.array(result),
-    offset = ("%d"):format(offset + size),
-    hasNext = offset + size < tenant.employees,
-  })
+  return respond.error(req, 400, "error.validation.one_of_required",
+    { fields = table.concat(customers.IDENTIFIERS, ", ") }, customers.IDENTIFIERS[1])
+end
+
+function _M.customer_by(req)
+  local i, format = customer_by(req)
+  if not i then return end
+  return respond.json(req, 200, customers.customer(req.tenant, i, format))
+end
+
+function _M.contracts_by(req)
+  local i = customer_by(req)
+  if not i then return end
+  return contracts_of(req, i)
+end
+
+local SEARCH_FIELDS = { "firstName", "lastName", "email", "dateOfBirth" }
+
+-- POST /customers/search: every given criterion must match (names as prefixes, in any case);
+-- at least one is needed. Answers a bare array of Customer, at most SEARCH_LIMIT.
+function _M.search(req)
+  local body, criteria, any = req.body, {}, false
+  for _, name in ipairs(SEARCH_FIELDS) do
+    local v = body[name]
+    if v ~= nil and v ~= json.null then
+      if type(v) ~= "string" then return respond.invalid(req, name) end
+      criteria[name], any = v, true
+    end
+  end
+  if criteria.dateOfBirth and not criteria.dateOfBirth:find("^%d%d%d%d%-%d%d%-%d%d$") then
+    return respond.invalid(req, "dateOfBirth")
+  end
+  local format = body.cardNumberFormat
+  if format == nil or format == json.null then format = "DECIMAL" end
+  if type(format) ~= "string" or not CARD_FORMATS[format] then
+    return respond.invalid(req, "cardNumberFormat")
+  end
+  if not any then
+    return respond.error(req, 400, "error.validation.one_of_required",
+      { fields = table.concat(SEARCH_FIELDS, ", ") }, SEARCH_FIELDS[1])
+  end
+  local list = {}
+  for k, i in ipairs(customers.search(req.tenant, criteria, SEARCH_LIMIT)) do
+    list[k] = customers.customer(req.tenant, i, format)
+  end
+  return respond.json(req, 200, json.array(list))
+end
+
+-- GET /customers/{id}/activities/checkins: slice mode over the check-ins within
+-- [fromDate, toDate] (either may be absent: the whole history then).
+function _M.checkins(req, raw_id)
+  local i = find_customer(req, raw_id)
+  if not i then return end
+  local from, to = _M.day_of(req.args.fromDate), _M.day_of(req.args.toDate)
+  if from and to and to < from then return respond.invalid(req, "toDate") end
+  local tenant = req.tenant
+  local n, gap = activity.checkin_plan(tenant, i)
+  local lo, hi = activity.checkin_range(n, gap, from, to)
+  return chunk.slice(req, math.max(0, hi - lo + 1), function(k)
+    return activity.checkin(tenant, i, lo + k - 1, n, gap)
+  end)
+end
+
+function _M.balances(req, raw_id)
+  local i = find_customer(req, raw_id)
+  if not i then return end
+  return respond.json(req, 200, activity.balance(req.tenant, i))
+end
+
+-- The account entries, past or upcoming, in slice mode.
+local function entries(req, raw_id, upcoming)
+  local i = find_customer(req, raw_id)
+  if not i then return end
+  local tenant = req.tenant
+  local past, next_year = activity.entry_counts(tenant, i)
+  return chunk.slice(req, upcoming and next_year or past, function(j)
+    return activity.entry(tenant, i, j, past, upcoming)
+  end)
+end
+
+function _M.transactions(req, raw_id) return entries(req, raw_id, false) end
+function _M.upcoming(req, raw_id) return entries(req, raw_id, true) end
+
+-- GET /customers/{id}/documents: slice mode, in the CustomerDocuments envelope.
+function _M.documents(req, raw_id)
+  local i = find_customer(req, raw_id)
+  if not i then return end
+  local tenant = req.tenant
+  return chunk.slice(req, activity.document_count(tenant, i), function(j)
+    return activity.document(tenant, i, j)
+  end)
+end
+
+function _M.document(req, raw_id, raw_document)
+  local i = find_customer(req, raw_id)
+  if not i then return end
+  local j = activity.document_index(req.tenant, i, tonumber(raw_document))
+  if not j then return _M.not_found(req, "CustomerDocument", raw_document) end
+  return respond.json(req, 200, activity.document(req.tenant, i, j))
+end
+
+-- GET /employees: slice mode.
+function _M.employees(req)
+  local tenant = req.tenant
+  return chunk.slice(req, tenant.employees, function(k) return studio.employee(tenant, k) end)
 end
 
 function _M.employee(req, raw_id)
-  local id = params.id(req, "employeeId", raw_id)
+  local id = params.id(req, "id", raw_id)
   if not id then return end
   local k = studio.employee_index(req.tenant, id)
   if not k then return respond.error(req, 404, "error.employee.not_found", { id = raw_id }) end
   return respond.json(req, 200, studio.employee(req.tenant, k))
+end
+
+function _M.utilization(req)
+  return respond.json(req, 200, studio.utilization(req.tenant))
+end
+
+function _M.devices(req)
+  return respond.json(req, 200, json.array(studio.devices(req.tenant)))
+end
+
+function _M.offers(req)
+  local list = {}
+  for k = 1, studio.OFFER_COUNT do list[k] = studio.offer(req.tenant, k, false) end
+  return respond.json(req, 200, json.array(list))
+end
+
+function _M.offer(req, raw_id)
+  local k = studio.offer_index(req.tenant, tonumber(raw_id))
+  if not k then return _M.not_found(req, "MembershipOffer", raw_id) end
+  return respond.json(req, 200, studio.offer(req.tenant, k, true))
 end
 
 return _M

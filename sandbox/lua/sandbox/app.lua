@@ -49,8 +49,8 @@ local function tenant_of(key, host_tenant)
   return tenant
 end
 
-local function handle(req, handler, c1, c2)
-  local ok, err = pcall(handler, req, c1, c2)
+local function handle(req, handler, ...)
+  local ok, err = pcall(handler, req, ...)
   if not ok then
     ngx.log(ngx.ERR, "sandbox: ", req.method, " ", req.path, ": ", err)
     return respond.error(req, 500, "error.server.internal")
@@ -107,9 +107,9 @@ function _M.handle()
   if method == "HEAD" then return respond.raw(req, 200, "") end
 
   req.args = ngx.req.get_uri_args(200)
-  local handler, c1, c2 = routes.find(method, path)
+  local handler, a1, a2, a3 = routes.find(method, path)
   if not handler then return respond.no_route(req) end
-  return handle(req, handler, c1, c2)
+  return handle(req, handler, a1, a2, a3)
 end
 
 -- nginx's 444 (a dropped connection) is logged as status 0: nothing was answered.

@@ -5,7 +5,8 @@ local _M = {}
 
 local REQUIRED = {
   host = "string", api_key = "string", webhook_key = "string", seed = "number",
-  language = "string", customers = "number", employees = "number", studio_id = "number",
+  language = "string", customers = "number", employees = "number", classes = "number",
+  studio_id = "number",
   country = "string", currency = "string", zone = "string",
 }
 

@@ -52,6 +52,20 @@ local function card(n, format)
   return ("%d"):format(n)
 end
 
+-- The serial of a card as `card` wrote it, or nil.
+local function card_serial(value, format)
+  if format == "DECIMAL" then
+    return value:find("^%d+$") and #value <= 10 and tonumber(value) or nil
+  end
+  if not value:find("^%x%x%x%x%x%x%x%x$") then return nil end
+  if format == "HEX_LSB" then value = value:gsub("(%x%x)(%x%x)(%x%x)(%x%x)", "%4%3%2%1") end
+  return tonumber(value, 16)
+end
+
+-- Card k of the customer with this id has serial CARD_BASE + (10 id + k) * CARD_STEP: below 2^32
+-- for a million customers, and the way back from a card number to its customer is arithmetic.
+local CARD_BASE, CARD_STEP = 1234567, 61
+
 local function money(tenant, cents)
   return { amount = cents / 100, currency = tenant.currency }
 end
@@ -138,23 +152,35 @@ local ASSIGNMENTS = {
   { 103, { "42", "7", "180" } },
 }
 
----Customer i as GET /customers/{id} shows it. Optional fields are sometimes absent and
----thirdPartyId is sometimes JSON null, as real data has both.
-function _M.customer(tenant, i, card_format)
-  local id = id_of(i)
-  local r = gen.rng(tenant.seed, id, 1)
+-- The first draws of customer i's stream: what a search compares, cheap to make for every
+-- customer. customer() goes on drawing from the same generator.
+local function basics(tenant, i)
+  local r = gen.rng(tenant.seed, id_of(i), 1)
   local words = names[tenant.language] or names.en
-  local status = _M.status(i)
-  local number = ("%d"):format(100000 + i)
   local g = r:int(1, 20)
   local gender = g <= 9 and "FEMALE" or g <= 18 and "MALE" or "UNISEX"
   local first = r:pick(gender == "MALE" and words.male or words.female)
   local last = r:pick(words.last)
   local place = r:pick(words.cities)
+  local birth = gen.date(r:day({ 1950, 1, 1 }, { 2006, 12, 31 }))
+  return r, words, gender, first, last, place, birth
+end
+
+local function email_of(tenant, i)
+  return ("member%d@%s.example.com"):format(100000 + i, tenant.name)
+end
+
+---Customer i as GET /customers/{id} shows it. Optional fields are sometimes absent and
+---thirdPartyId is sometimes JSON null, as real data has both.
+function _M.customer(tenant, i, card_format)
+  local id = id_of(i)
+  local r, words, gender, first, last, place, birth = basics(tenant, i)
+  local status = _M.status(i)
+  local number = ("%d"):format(100000 + i)
   local c = {
     id = id, customerNumber = number, firstName = first, lastName = last,
-    dateOfBirth = gen.date(r:day({ 1950, 1, 1 }, { 2006, 12, 31 })),
-    email = ("member%s@%s.example.com"):format(number, tenant.name),
+    dateOfBirth = birth,
+    email = email_of(tenant, i),
     gender = gender,
     street = r:pick(words.streets), houseNumber = ("%d"):format(r:int(1, 220)),
     zipCode = place[1], city = place[2], country = tenant.country,
@@ -162,7 +188,8 @@ function _M.customer(tenant, i, card_format)
     imageUrl = ("https://images.example.com/%s/customers/%d.jpg?expires=1767225600")
       :format(tenant.name, id),
     accessRefusal = r:chance(4),
-    uuid = r:uuid(),
+    -- the last 12 hex digits are the id: a QR code's uuid leads back to its customer
+    uuid = r:uuid():sub(1, 24) .. ("%012x"):format(id),
     studioId = tenant.studio_id,
     preferredLanguage = { languageCode = r:chance(90) and tenant.language or "fr" },
     createdDateTime = ("%sT%02d:%02d:%02d.%03d%s"):format(gen.date(r:day({ 2015, 1, 1 },
@@ -186,7 +213,8 @@ function _M.customer(tenant, i, card_format)
   if status ~= "PROSPECT" then
     local roll = r:int(1, 100)
     for k = 1, roll <= 8 and 0 or roll <= 23 and 2 or 1 do
-      local value = card((r:next() % 65536) * 65536 + r:next() % 65536, card_format)
+      r:next(); r:next() -- the draws of the former random serials: the rest stays as it was
+      local value = card(CARD_BASE + (id * 10 + k) * CARD_STEP, card_format)
       cards[k] = value
       media[k] = { id = id * 10 + k, type = "CARD_NUMBER", value = value }
     end
@@ -244,6 +272,74 @@ function _M.slice(tenant, offset, size, status, card_format)
   -- the status pattern repeats every 20 customers, so this look-ahead is short
   while i <= n and _M.status(i) ~= status do i = i + 1 end
   return result, i <= n
+end
+
+-- Identifiers other than those on the customer: debtor ids and barcodes carry the customer
+-- number ("D100001", "B100001").
+local function by_number(tenant, number)
+  local n = number and tonumber(number:match("^%d+$") or "")
+  local i = n and n - 100000
+  if i and i >= 1 and i <= tenant.customers then return i end
+  return nil
+end
+
+-- How each identifier of GET /customers/by leads to a customer index (or nil).
+local LOOKUPS = {
+  customerNumber = function(tenant, v) return by_number(tenant, v) end,
+  debtorId = function(tenant, v) return by_number(tenant, v:match("^D(%d+)$")) end,
+  barcode = function(tenant, v) return by_number(tenant, v:match("^B(%d+)$")) end,
+  qrCodeUuid = function(tenant, v)
+    local tail = v:lower():match("^%x+%-%x+%-%x+%-%x+%-(%x+)$")
+    local i = tail and _M.index_of(tenant, tonumber(tail, 16))
+    if i and _M.customer(tenant, i, "DECIMAL").uuid == v:lower() then return i end
+    return nil
+  end,
+  cardNumber = function(tenant, v, format)
+    local serial = card_serial(v, format)
+    local code = serial and (serial - CARD_BASE) / CARD_STEP
+    if not code or code ~= floor(code) or code < 0 then return nil end
+    local i = _M.index_of(tenant, floor(code / 10))
+    if not i then return nil end
+    for _, number in ipairs(_M.customer(tenant, i, format).cardNumbers) do
+      if number == v:upper() then return i end -- hex digits in either case
+    end
+    return nil
+  end,
+}
+
+-- The identifiers in the order they are tried when a request gives several.
+_M.IDENTIFIERS = { "cardNumber", "debtorId", "qrCodeUuid", "barcode", "customerNumber" }
+
+---The index of the customer an identifier names (cardNumber in `format`), or nil.
+function _M.lookup(tenant, name, value, format)
+  return LOOKUPS[name](tenant, value, format)
+end
+
+local function starts(s, prefix)
+  return prefix == nil or s:lower():sub(1, #prefix) == prefix:lower()
+end
+
+---The indexes of the customers that match every given criterion of a search ({firstName,
+---lastName (prefixes, any case), email, dateOfBirth}), in id order, at most `limit`.
+function _M.search(tenant, criteria, limit)
+  local from, to = 1, tenant.customers
+  local email = criteria.email and criteria.email:lower()
+  if email then
+    -- the number in the address leads to the only candidate
+    local i = by_number(tenant, email:match("^member(%d+)@"))
+    if not i or email_of(tenant, i) ~= email then return {} end
+    from, to = i, i
+  end
+  local found = {}
+  for i = from, to do
+    local _, _, _, first, last, _, birth = basics(tenant, i)
+    if starts(first, criteria.firstName) and starts(last, criteria.lastName)
+      and (criteria.dateOfBirth == nil or criteria.dateOfBirth == birth) then
+      found[#found + 1] = i
+      if #found == limit then break end
+    end
+  end
+  return found
 end
 
 return _M

@@ -88,4 +88,44 @@ function Rng:day(from, to)
   return self:int(_M.days(from[1], from[2], from[3]), _M.days(to[1], to[2], to[3]))
 end
 
+-- The sandbox's calendar is fixed, so that schedules, check-ins and due dates come out the same
+-- on every run: "today" is this day, whatever the clock says.
+_M.TODAY = _M.days(2025, 6, 2)
+
+---A zoned date-time as the API writes it: "2025-06-02T18:30:00.000+02:00[Europe/Berlin]";
+---`minutes` counts from the day's midnight, `zone` is the tenant's offset and region.
+function _M.datetime(day, minutes, zone)
+  return ("%sT%02d:%02d:00.000%s"):format(_M.date(day + floor(minutes / 1440)),
+    floor(minutes / 60) % 24, minutes % 60, zone)
+end
+
+local Ids = {}
+Ids.__index = Ids
+
+---Ids of a kind of record, spaced out so that a cursor holding one means something:
+---id(k) = base + step * k + k % spread (spread < step keeps them strictly increasing).
+function _M.ids(base, step, spread)
+  assert(spread < step, "gen.ids: spread must be smaller than step")
+  return setmetatable({ base = base, step = step, spread = spread }, Ids)
+end
+
+function Ids:id(k)
+  return self.base + self.step * k + k % self.spread
+end
+
+---The index k (1 ≤ k ≤ n) of an id, or nil when no record of the n has it.
+function Ids:index(id, n)
+  local k = floor((id - self.base) / self.step)
+  if k >= 1 and k <= n and self:id(k) == id then return k end
+  return nil
+end
+
+---The index of the first record whose id is greater than `id` (n + 1 when none is).
+function Ids:after(id, n)
+  local k = floor((id - self.base) / self.step) - 1
+  if k < 1 then k = 1 elseif k > n + 1 then k = n + 1 end
+  while k <= n and self:id(k) <= id do k = k + 1 end
+  return k
+end
+
 return _M

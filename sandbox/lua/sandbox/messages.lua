@@ -31,6 +31,26 @@ local TEXTS = {
     de = "Mitarbeiter {id} wurde nicht gefunden.",
     fr = "L'employé {id} est introuvable.",
   },
+  ["error.entity.not_found"] = {
+    en = "{entity} {id} was not found.",
+    de = "{entity} {id} wurde nicht gefunden.",
+    fr = "{entity} {id} est introuvable.",
+  },
+  ["error.validation.required"] = {
+    en = "{field} is required.",
+    de = "{field} ist erforderlich.",
+    fr = "{field} est obligatoire.",
+  },
+  ["error.validation.one_of_required"] = {
+    en = "One of {fields} is required.",
+    de = "Eines von {fields} ist erforderlich.",
+    fr = "L'un de {fields} est obligatoire.",
+  },
+  ["error.validation.multipart"] = {
+    en = "The request must be multipart/form-data with a boundary and a part {field}.",
+    de = "Die Anfrage muss multipart/form-data mit boundary und einem Teil {field} sein.",
+    fr = "La requête doit être multipart/form-data avec un boundary et une partie {field}.",
+  },
   ["error.validation.out_of_range"] = {
     en = "{field} must be between {min} and {max}.",
     de = "{field} muss zwischen {min} und {max} liegen.",

@@ -4,6 +4,8 @@
 
 local respond = require "sandbox.respond"
 
+local ngx = ngx
+
 local _M = {}
 
 -- Integers as the API's Java backend would parse them: optional "-", digits, within int64.
@@ -46,6 +48,20 @@ function _M.enum(req, args, name, default, allowed)
   if raw == nil then return default end
   if type(raw) ~= "string" or not allowed[raw] then return respond.invalid(req, name) end
   return raw
+end
+
+---The request body as a string ("" when there is none), wherever nginx kept it: in memory, or
+---in a temporary file when it was large.
+function _M.body()
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body then return body end
+  local path = ngx.req.get_body_file()
+  if not path then return "" end
+  local f = assert(io.open(path, "rb"))
+  body = f:read("*a")
+  f:close()
+  return body
 end
 
 ---A path segment that must be an integer id.

@@ -1,20 +1,61 @@
--- The route table: method ("*" = any), a Lua pattern on the decoded path, the handler.
--- The first match wins, so literal routes (a later /customers/by) go above /customers/([^/]+).
--- A path that matches with another method is a 404 like an unknown path: the API has no 405.
+-- Where a request goes. /v1/_test/ routes by pattern; every other /v1 path by its operation in
+-- the operations table (sandbox.operations): the request is checked against the operation
+-- (sandbox.check), then a stateful handler answers if the operation has one (STATEFUL), the
+-- generic responder (sandbox.generic) otherwise. A path that matches no operation of its method
+-- is a 404 like an unknown path: the API has no 405.
 
 local api = require "sandbox.api"
+local check = require "sandbox.check"
+local generic = require "sandbox.generic"
+local operations = require "sandbox.operations"
+local schedule = require "sandbox.schedule"
 local test = require "sandbox.testroutes"
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local _M = {}
 
-local ROUTES = {
-  { "GET", "^/v1/studios/information$", api.studio_information },
-  { "GET", "^/v1/customers$", api.customers },
-  { "GET", "^/v1/customers/([^/]+)$", api.customer },
-  { "GET", "^/v1/customers/([^/]+)/contracts$", api.contracts },
-  { "GET", "^/v1/employees$", api.employees },
-  { "GET", "^/v1/employees/([^/]+)$", api.employee },
+-- Stateful handlers by operationId; each gets (req, path values…).
+local STATEFUL = {
+  getStudioInformation = api.studio_information,
+  getUtilization = api.utilization,
+  getCustomers = api.customers,
+  getCustomerById = api.customer,
+  getCustomersContracts = api.contracts,
+  getCustomerBy = api.customer_by,
+  getCustomerContractsBy = api.contracts_by,
+  searchCustomers = api.search,
+  getCustomersCheckinHistory = api.checkins,
+  getCustomersAccountBalanceData = api.balances,
+  getCustomersAccountTransactionData = api.transactions,
+  getCustomersAccountUpcomingData = api.upcoming,
+  getDocuments = api.documents,
+  getDocumentById = api.document,
+  getEmployees = api.employees,
+  getEmployee = api.employee,
+  getMembershipOffers = api.offers,
+  getMembershipOfferById = api.offer,
+  getDevices = api.devices,
+  getActiveClasses = schedule.classes,
+  getClassById = schedule.class,
+  getClassSlots = schedule.slots,
+  getClassSlotById = schedule.slot,
+  getClassBookingsByCustomerId = schedule.class_bookings,
+  getClassBookingById = schedule.class_booking,
+  getBookableAppointments = schedule.appointments,
+  getBookableAppointment = schedule.appointment,
+  getBookableAppointmentSlots = schedule.appointment_slots,
+  getAppointmentBookings = schedule.appointment_bookings,
+  getAppointmentBooking = schedule.appointment_booking,
+}
+_M.STATEFUL = STATEFUL
 
+-- Handlers that check their own parameters: GET /customers accepts FORMER_MEMBER as newer API
+-- versions do, which the table (1.5.0) does not list.
+local OWN_CHECKS = { getCustomers = true }
+
+-- The test routes: method ("*" = any), a Lua pattern on the decoded path, the handler.
+local TEST_ROUTES = {
   { "GET", "^/v1/_test/slow$", test.slow },
   { "GET", "^/v1/_test/not%-json$", test.not_json },
   { "GET", "^/v1/_test/html$", test.html },
@@ -26,14 +67,26 @@ local ROUTES = {
   { "GET", "^/v1/_test/big$", test.big },
 }
 
----The handler for a request and up to two path captures, or nil.
+-- Checks the request against its operation, then answers it.
+local function serve(req, op_id, op, values)
+  req.op_id, req.op = op_id, op
+  if not OWN_CHECKS[op_id] and not check.request(req, op, values) then return end
+  local handler = STATEFUL[op_id]
+  if handler then return handler(req, unpack(values)) end
+  return generic.answer(req, op, values)
+end
+
+---The handler for a request and its arguments after req, or nil: (handler, captures…) for a
+---test route, (serve, op_id, op, path values) for an operation.
 function _M.find(method, path)
-  for _, route in ipairs(ROUTES) do
+  for _, route in ipairs(TEST_ROUTES) do
     if route[1] == method or route[1] == "*" then
       local found, _, c1, c2 = path:find(route[2])
       if found then return route[3], c1, c2 end
     end
   end
+  local op_id, op, values = operations.match(method, path)
+  if op_id then return serve, op_id, op, values end
   return nil
 end
 

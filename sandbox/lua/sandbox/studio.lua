@@ -1,5 +1,6 @@
 -- The studio itself: its information and its employees, derived from the tenant's seed.
 
+local example = require "sandbox.example"
 local gen = require "sandbox.gen"
 local json = require "sandbox.json"
 local names = require "sandbox.names"
@@ -25,6 +26,11 @@ local PROFILES = {
 
 local function hours(from, to, time_from, time_to)
   return { dayOfWeekFrom = from, dayOfWeekTo = to, timeFrom = time_from, timeTo = time_to }
+end
+
+---The studio's name.
+function _M.name(tenant)
+  return (PROFILES[tenant.language] or PROFILES.en).name
 end
 
 ---StudioInformation (times are "HH:MM:SS" strings).
@@ -108,6 +114,60 @@ function _M.employee_index(tenant, id)
   local k = (id - 500) / 3
   if k >= 1 and k <= tenant.employees and k == math.floor(k) then return k end
   return nil
+end
+
+---Employee k as an Instructor of a class or appointment.
+function _M.instructor(tenant, k)
+  local e = _M.employee(tenant, k)
+  return { id = e.id, firstName = e.firstName, lastName = e.lastName, publicName = e.publicName }
+end
+
+---StudioUtilization: who is in now, of how many the studio holds (fixed per tenant).
+function _M.utilization(tenant)
+  local capacity = 90 + 60 * (tenant.seed % 2)
+  return { count = (tenant.seed * 37) % capacity, capacity = capacity }
+end
+
+local DEVICES = {
+  { "Entrance turnstile", "GENERIC_CARD_READER" }, { "Drinks vending", "GENERIC_VENDING_READER" },
+  { "Staff time clock", "GENERIC_TIME_READER" }, { "Sauna door", "GENERIC_CARD_READER" },
+  { "Locker terminal", "GENERIC_CARD_READER" },
+}
+
+---The studio's devices (Device): five, the last one not activated yet.
+function _M.devices(tenant)
+  local list = {}
+  for k, d in ipairs(DEVICES) do
+    list[k] = { id = 60 + 9 * k + tenant.seed, name = d[1], model = d[2], active = k < #DEVICES }
+  end
+  return list
+end
+
+local OFFERS = {
+  { "Basic", "The whole studio, off-peak included." },
+  { "Premium", "Studio, courses, sauna and drinks." },
+  { "Flex", "Cancel monthly, no minimum term." },
+  { "Student", "For students with a valid student card." },
+  { "Off-Peak", "Weekdays until 16:00 and weekends." },
+  { "Family", "Two adults and their children." },
+}
+local OFFER_IDS = gen.ids(900, 11, 4)
+_M.OFFER_COUNT = #OFFERS
+
+---Membership offer k: MembershipOffer, or MembershipOfferExtended when `extended`; names and
+---ids are the studio's, the nested terms and modules are schema-shaped examples.
+function _M.offer(tenant, k, extended)
+  local id = OFFER_IDS:id(k)
+  local o = example.object(tenant, extended and "MembershipOfferExtended" or "MembershipOffer", id)
+  o.id, o.name, o.description = id, OFFERS[k][1], OFFERS[k][2]
+  o.imageUrl = ("https://images.example.com/%s/offers/%d.jpg?expires=1767225600")
+    :format(tenant.name, id)
+  return o
+end
+
+---The index of the membership offer with this id, or nil.
+function _M.offer_index(_, id)
+  return OFFER_IDS:index(id, #OFFERS)
 end
 
 return _M

@@ -47,25 +47,12 @@ local function redact(value)
   return value:sub(1, 4) .. "…"
 end
 
--- A request body, wherever nginx kept it (memory, or a temp file when it was large).
-local function read_body()
-  ngx.req.read_body()
-  local body = ngx.req.get_body_data()
-  if body then return body end
-  local path = ngx.req.get_body_file()
-  if not path then return "" end
-  local f = assert(io.open(path, "rb"))
-  body = f:read("*a")
-  f:close()
-  return body
-end
-
 -- ANY /_test/echo: the request as the server saw it. The key is cut to 4 characters: echoing it
 -- whole would put it into test output and logs.
 function _M.echo(req)
   local headers = ngx.req.get_headers(200)
   if headers["x-api-key"] then headers["x-api-key"] = redact(headers["x-api-key"]) end
-  local body = read_body()
+  local body = params.body()
   local out = {
     method = req.method, uri = ngx.var.request_uri, path = req.path, args = req.args,
     headers = headers, http_version = ngx.req.http_version(), body_length = #body,
