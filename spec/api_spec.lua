@@ -86,6 +86,15 @@ describe("client:call()", function()
     end)
   end)
 
+  it("sends an empty list body as [] where the operation takes an array", function()
+    local res = assert(client:call("updateCommunicationPreferences",
+                                   { customerId = 1008, body = {} }))
+    assert.is_true(json.is_array(res))
+    res = assert(client:call("setAdditionalInformationFieldAssignments",
+                             { customerId = 1008, body = {} }))
+    assert.is_true(json.is_array(res))
+  end)
+
   it("requires a body where the operation has one, and refuses one where it has none", function()
     local _, err = client:call("searchCustomers", {})
     assert.equal("body", err.reference)

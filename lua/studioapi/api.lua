@@ -6,8 +6,9 @@ local entity = require "studioapi.entity"
 local errors = require "studioapi.errors"
 local pager_mod = require "studioapi.pager"
 local resources = require "studioapi.resources"
+local json = require "studioapi.json"
 
-local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
+local type, pairs, ipairs, error, tostring, next = type, pairs, ipairs, error, tostring, next
 
 local OPS = operations.operations
 
@@ -81,6 +82,10 @@ function _M.install(Client, decoded_result)
     if body ~= nil and type(body) ~= "table" then
       return nil, errors.new { code = "invalid_argument", reference = "body",
                                message = op_id .. ": body must be a table, got " .. type(body) }
+    end
+    if body ~= nil and op.body.type == "array" and next(body) == nil then
+      -- An empty Lua table is ambiguous; the operation says it is a list: send [] (not {}).
+      body = json.array()
     end
     local res, err = self:request {
       method = op.method, path = path, query = query, json = body,
