@@ -81,7 +81,7 @@ describe("core.new()", function()
   end)
 
   it("refuses unknown options, naming them", function()
-    raises("unknown option 'retry'", core.new, opts { retry = {} })
+    raises("unknown option 'retries'", core.new, opts { retries = {} })
     raises("option names must be strings", core.new, opts { [1] = "x" })
   end)
 

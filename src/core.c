@@ -1,6 +1,7 @@
 /* studioapi.core — the Lua face of the C module: core.new and the client's methods, core.now,
- * core.sleep, core.curl_version, and the JSON codec (json.c) in the same table.
- * The contract is docs/internals.md, "studioapi.core (C) as seen from Lua". */
+ * core.sleep, core.curl_version, and the JSON codec (json.c) in the same table. A perform is
+ * one call of the retry loop (retry.c) under the rate limiter (ratelimit.c).
+ * The contract is docs/internals.md, "studioapi.core (C) as seen from Lua" and "Resilience". */
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
@@ -13,22 +14,31 @@
 #include "compat.h"
 #include "core.h"
 #include "json.h"
+#include "ratelimit.h"
+#include "retry.h"
 
-#define CLIENT_MT   "studioapi.Client"
-#define UV_BASE_URL 1              /* user value 1: the base URL, without a trailing slash */
-#define ELLIPSIS    "\xe2\x80\xa6" /* "…" */
+#define CLIENT_MT "studioapi.Client"
+#define ELLIPSIS  "\xe2\x80\xa6" /* "…" */
 
 /* ---------------------------------------------------------------- option checks */
 
 /* The options of core.new once checked; the strings stay anchored on the Lua stack. */
 typedef struct options {
   const char *base_url, *api_key, *language, *user_agent, *ca_file;
-  size_t base_len;
+  size_t base_len, key_len;
   long timeout_ms, connect_timeout_ms;
+  sa_retry retry;
+  sa_limits limits;
+  int hooks, has_seed;
+  uint64_t seed;
 } options;
 
-static const char *const OPTION_NAMES[] = {"base_url",        "api_key", "language",   "timeout",
-                                           "connect_timeout", "ca_file", "user_agent", NULL};
+static const char *const OPTION_NAMES[] = {
+    "base_url", "api_key",    "language", "timeout", "connect_timeout", "ca_file", "user_agent",
+    "retry",    "rate_limit", "sleep",    "clock",   "on_event",        "seed",    NULL};
+static const char *const RETRY_NAMES[] = {"max_attempts", "base_delay",  "max_delay",
+                                          "retry_unsafe", "max_elapsed", NULL};
+static const char *const LIMIT_NAMES[] = {"limit", "window", "max_wait", "lockout", NULL};
 
 static int opt_error(lua_State *L, const char *name, const char *what) {
   return luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' %s", name, what));
@@ -74,18 +84,111 @@ static long opt_seconds(lua_State *L, const char *name, double dflt) {
   return (long)s + ((double)(long)s < s); /* rounded up, without libm's ceil */
 }
 
-/* Every key must be a known option (a misspelt "time_out" would silently do nothing). */
-static void check_option_names(lua_State *L) {
+/* Every key of the table at t must be a known option (a misspelt "time_out" would silently do
+ * nothing); prefix names the sub-table ("retry.") in the message. */
+static void check_option_names(lua_State *L, int t, const char *const *names, const char *prefix) {
   lua_pushnil(L);
-  while (lua_next(L, 1)) {
+  while (lua_next(L, t)) {
     int i;
     if (lua_type(L, -2) != LUA_TSTRING) luaL_argerror(L, 1, "option names must be strings");
-    for (i = 0; OPTION_NAMES[i] != NULL; i++)
-      if (strcmp(OPTION_NAMES[i], lua_tostring(L, -2)) == 0) break;
-    if (OPTION_NAMES[i] == NULL)
-      luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s'", lua_tostring(L, -2)));
+    for (i = 0; names[i] != NULL; i++)
+      if (strcmp(names[i], lua_tostring(L, -2)) == 0) break;
+    if (names[i] == NULL)
+      luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s%s'", prefix, lua_tostring(L, -2)));
     lua_pop(L, 1);
   }
+}
+
+/* A number field of the sub-table at t: dflt when absent, else within [lo, hi] (an integer when
+ * asked). `what` says the range in the message. */
+static double opt_field(lua_State *L, int t, const char *table, const char *name, double dflt,
+                        double lo, double hi, int integer, const char *what) {
+  double v = dflt;
+  int ty = lua_getfield(L, t, name);
+  if (ty != LUA_TNIL) {
+    if (ty != LUA_TNUMBER)
+      luaL_argerror(L, 1,
+                    lua_pushfstring(L, "option '%s.%s' must be a number, got %s", table, name,
+                                    luaL_typename(L, -1)));
+    v = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  if (!(v >= lo && v <= hi) || (integer && v != (double)(long)v)) /* also refuses NaN */
+    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s.%s' must be %s", table, name, what));
+  return v;
+}
+
+/* opts[name] as a sub-table index, 0 for nil or false (off); raises on anything else. */
+static int opt_table(lua_State *L, const char *name) {
+  int t = lua_getfield(L, 1, name);
+  if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))) return 0;
+  if (t != LUA_TTABLE)
+    opt_error(L, name,
+              lua_pushfstring(L, "must be a table or false, got %s", luaL_typename(L, -1)));
+  return lua_gettop(L);
+}
+
+/* retry: absent or false is no retry at this level (one exchange per perform, as before); the
+ * Lua layer passes {} for the documented defaults. max_elapsed defaults to 120 s: one lockout
+ * of the API (60 s) plus the backoff of the default attempts fits in it. */
+static void read_retry(lua_State *L, options *o) {
+  int t = opt_table(L, "retry");
+  static const sa_retry off = {1, 0.5, 30, 120, 0};
+  o->retry = off;
+  if (t == 0) return;
+  check_option_names(L, t, RETRY_NAMES, "retry.");
+  o->retry.max_attempts =
+      (int)opt_field(L, t, "retry", "max_attempts", 5, 1, 100, 1, "an integer from 1 to 100");
+  o->retry.base_delay =
+      opt_field(L, t, "retry", "base_delay", 0.5, 0, 3600, 0, "seconds from 0 to 3600");
+  o->retry.max_delay =
+      opt_field(L, t, "retry", "max_delay", 30, 0, 86400, 0, "seconds from 0 to 86400");
+  o->retry.max_elapsed =
+      opt_field(L, t, "retry", "max_elapsed", 120, 1e-3, 1e9, 0, "seconds from 0.001 to 1e9");
+  if (lua_getfield(L, t, "retry_unsafe") != LUA_TNIL && !lua_isboolean(L, -1))
+    luaL_argerror(L, 1,
+                  lua_pushfstring(L, "option 'retry.retry_unsafe' must be a boolean, got %s",
+                                  luaL_typename(L, -1)));
+  o->retry.retry_unsafe = lua_toboolean(L, -1);
+}
+
+/* rate_limit: absent or false is no pacing; lockouts after a 429 are still kept (60 s, or the
+ * Retry-After), and a request to a locked endpoint then fails at once (max_wait 0). */
+static void read_limits(lua_State *L, options *o) {
+  int t = opt_table(L, "rate_limit");
+  static const sa_limits off = {0, 60, 0, 60};
+  o->limits = off;
+  if (t == 0) return;
+  check_option_names(L, t, LIMIT_NAMES, "rate_limit.");
+  o->limits.limit =
+      (int)opt_field(L, t, "rate_limit", "limit", 1000, 1, 1e6, 1, "an integer from 1 to 1000000");
+  o->limits.window =
+      opt_field(L, t, "rate_limit", "window", 60, 1e-3, 86400, 0, "seconds from 0.001 to 86400");
+  o->limits.max_wait =
+      opt_field(L, t, "rate_limit", "max_wait", 60, 0, 86400, 0, "seconds from 0 to 86400");
+  o->limits.lockout =
+      opt_field(L, t, "rate_limit", "lockout", 60, 0, 86400, 0, "seconds from 0 to 86400");
+}
+
+/* sleep, clock, on_event: functions or nil; which were given goes into o->hooks. */
+static void read_hooks(lua_State *L, options *o) {
+  static const char *const names[] = {"sleep", "clock", "on_event"};
+  static const int bits[] = {SA_HOOK_SLEEP, SA_HOOK_CLOCK, SA_HOOK_EVENT};
+  int i;
+  o->hooks = 0;
+  for (i = 0; i < 3; i++) {
+    int t = lua_getfield(L, 1, names[i]);
+    if (t == LUA_TFUNCTION)
+      o->hooks |= bits[i];
+    else if (t != LUA_TNIL)
+      opt_error(L, names[i],
+                lua_pushfstring(L, "must be a function, got %s", luaL_typename(L, -1)));
+    lua_pop(L, 1);
+  }
+  o->has_seed = lua_getfield(L, 1, "seed") != LUA_TNIL;
+  if (o->has_seed && !lua_isinteger(L, -1)) opt_error(L, "seed", "must be an integer");
+  o->seed = (uint64_t)lua_tointeger(L, -1);
+  lua_pop(L, 1);
 }
 
 /* ---------------------------------------------------------------- base URL */
@@ -159,18 +262,21 @@ static const char *check_base_url(const char *url, size_t len) {
 static void read_options(lua_State *L, options *o) {
   const char *why;
   luaL_checktype(L, 1, LUA_TTABLE);
-  check_option_names(L);
+  check_option_names(L, 1, OPTION_NAMES, "");
   o->base_url = opt_string(L, "base_url", &o->base_len, 1);
   if ((why = check_base_url(o->base_url, o->base_len)) != NULL) opt_error(L, "base_url", why);
   while (o->base_len > 0 && o->base_url[o->base_len - 1] == '/')
     o->base_len--; /* base_url .. target must not give "//" */
-  o->api_key = opt_string(L, "api_key", NULL, 1);
+  o->api_key = opt_string(L, "api_key", &o->key_len, 1);
   if (o->api_key[0] == '\0') opt_error(L, "api_key", "must not be empty");
   o->language = opt_string(L, "language", NULL, 0);
   o->user_agent = opt_string(L, "user_agent", NULL, 0);
   o->ca_file = opt_string(L, "ca_file", NULL, 0);
   o->timeout_ms = opt_seconds(L, "timeout", 30);
   o->connect_timeout_ms = opt_seconds(L, "connect_timeout", 10);
+  read_retry(L, o);
+  read_limits(L, o);
+  read_hooks(L, o);
 }
 
 /* ---------------------------------------------------------------- client lifetime */
@@ -210,15 +316,40 @@ static int copy_headers(struct curl_slist **to, const struct curl_slist *from, i
 
 /* core.new(opts). Options are checked before anything exists, so a caller's mistake costs no
  * allocation; from the userdata on, a failure leaves the rest to __gc. */
+/* The user values: the base URL and the hooks live exactly as long as the client. */
+static void set_user_values(lua_State *L, const options *o) {
+  static const char *const hooks[] = {"sleep", "clock", "on_event"};
+  int i;
+  lua_pushlstring(L, o->base_url, o->base_len);
+  lua_setiuservalue(L, -2, SA_UV_BASE_URL);
+  for (i = 0; i < 3; i++) {
+    lua_getfield(L, 1, hooks[i]);
+    lua_setiuservalue(L, -2, SA_UV_SLEEP + i);
+  }
+}
+
+/* Per-client jitter: seeded from the time and the client's address, so that clients started
+ * together still retry apart; a fixed seed makes the delays repeatable. */
+static uint64_t jitter_seed(const options *o, const void *c) {
+  struct timespec ts;
+  if (o->has_seed) return sa_rng_seed(o->seed);
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return sa_rng_seed((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)c);
+}
+
 static int client_new(lua_State *L) {
   options o;
   sa_client *c;
   read_options(L, &o);
-  c = lua_newuserdatauv(L, sizeof *c, 1);
+  c = lua_newuserdatauv(L, sizeof *c, SA_UV_COUNT);
   memset(c, 0, sizeof *c); /* closed state: __gc is safe from here on */
   luaL_setmetatable(L, CLIENT_MT);
-  lua_pushlstring(L, o.base_url, o.base_len); /* a user value: it lives as long as c does */
-  lua_setiuservalue(L, -2, UV_BASE_URL);
+  set_user_values(L, &o);
+  c->retry = o.retry;
+  c->limits = o.limits;
+  c->hooks = o.hooks;
+  c->key_hash = sa_rl_key_hash(o.api_key, o.key_len);
+  c->rng = jitter_seed(&o, c);
   c->timeout_ms = o.timeout_ms;
   c->connect_timeout_ms = o.connect_timeout_ms;
   if (o.ca_file != NULL && (c->ca_file = malloc(strlen(o.ca_file) + 1)) != NULL)
@@ -259,7 +390,7 @@ static int client_tostring(lua_State *L) {
     return 1;
   }
   key = c->headers->data + sizeof "x-api-key: " - 1; /* the first prepared header */
-  lua_getiuservalue(L, 1, UV_BASE_URL);
+  lua_getiuservalue(L, 1, SA_UV_BASE_URL);
   lua_pushlstring(L, key, strlen(key) >= 8 ? 4 : 0);
   lua_pushfstring(L, CLIENT_MT " (%s, key %s" ELLIPSIS ")", lua_tostring(L, -2),
                   lua_tostring(L, -1));
@@ -383,28 +514,50 @@ static int push_failure(lua_State *L, sa_transfer *x, CURLcode rc) {
   return 4;
 }
 
-/* Checks perform's arguments and sets the request up on slot x; raises on a caller's mistake.
- * The body is not copied: it stays anchored at stack index 5 until the transfer ended. */
-static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x) {
+/* GET, HEAD, PUT and DELETE may be repeated without changing the outcome (RFC 9110, 9.2.2). */
+static int idempotent_method(const char *m) {
+  return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+         strcmp(m, "DELETE") == 0;
+}
+
+/* Checks perform's arguments and fills the call k on slot x; raises on a caller's mistake.
+ * Nothing is copied: the target, the body (5), the base URL (7), the URL (8) and the hook runner
+ * (9) stay anchored on the stack until the call ended. */
+static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x, sa_call *k) {
   const char *method = METHODS[luaL_checkoption(L, 2, NULL, METHODS)];
   size_t tlen, blen = 0;
   const char *target = luaL_checklstring(L, 3, &tlen), *body = NULL;
-  struct curl_slist *headers;
-  lua_settop(L, 5); /* 1 client, 2 method, 3 target, 4 headers, 5 body */
+  lua_settop(L, 6); /* 1 client, 2 method, 3 target, 4 headers, 5 body, 6 idempotent */
   check_target(L, target, tlen);
   if (!lua_isnil(L, 5)) {
     body = luaL_checklstring(L, 5, &blen);
     if (method[0] == 'G' || method[0] == 'H')
       luaL_argerror(L, 5, lua_pushfstring(L, "a %s request takes no body", method));
   }
+  if (!lua_isnil(L, 6)) luaL_checktype(L, 6, LUA_TBOOLEAN);
   curl_slist_free_all(x->extra); /* left over if building it raised last time */
   x->extra = NULL;
-  headers = request_headers(L, c, x, body != NULL);
-  lua_getiuservalue(L, 1, UV_BASE_URL);
+  memset(k, 0, sizeof *k);
+  k->headers = request_headers(L, c, x, body != NULL);
+  lua_settop(L, 6); /* the slots below are counted from here */
+  lua_getiuservalue(L, 1, SA_UV_BASE_URL);
+  lua_pushvalue(L, 7);
   lua_pushvalue(L, 3);
   lua_concat(L, 2); /* the URL, which libcurl copies */
-  if (!sa_transfer_setup(x, method, lua_tostring(L, -1), headers, body, blen))
-    luaL_error(L, "studioapi: cannot set up the request");
+  lua_pushcfunction(L, sa_call_hook_runner);
+  luaL_checkstack(L, 8, "studioapi: no stack space for the call's hooks");
+  k->L = L;
+  k->client_idx = 1;
+  k->runner_idx = 9;
+  k->c = c;
+  k->x = x;
+  k->method = method;
+  k->target = target;
+  k->base = lua_tostring(L, 7);
+  k->url = lua_tostring(L, 8);
+  k->body = body;
+  k->body_len = blen;
+  k->idempotent = idempotent_method(method) || lua_toboolean(L, 6);
 }
 
 /* Pushes what a finished transfer gave: status, headers, body or nil, kind, message, sent. */
@@ -413,10 +566,6 @@ static int push_result(lua_State *L, sa_transfer *x, CURLcode rc, long status) {
   if (x->nomem) { /* a callback could not grow a buffer: raise as Lua does on no memory */
     sa_transfer_finish(x);
     return luaL_error(L, "studioapi: not enough memory for the response");
-  }
-  if (rc == CURLE_OK && status == 0) {
-    strcpy(x->errbuf, "no HTTP status in the response");
-    rc = CURLE_WEIRD_SERVER_REPLY;
   }
   if (rc != CURLE_OK)
     n = push_failure(L, x, rc);
@@ -429,42 +578,81 @@ static int push_result(lua_State *L, sa_transfer *x, CURLcode rc, long status) {
   return n;
 }
 
-/* h:perform(method, target, headers, body) -> status, headers, body | nil, kind, message, sent.
- * What can raise happens before the transfer starts or after it ended, never during it. */
+/* Adds attempts and retry_after (nil when nobody said) to what push_result gave. A failure's
+ * `sent` covers every attempt: one that may have reached the server makes the outcome
+ * unknown, whatever the last one did. */
+static int push_call(lua_State *L, const sa_call *k) {
+  int n = push_result(L, k->x, k->rc, k->status);
+  if (n == 4) {
+    lua_pushboolean(L, k->maybe_sent);
+    lua_replace(L, -2);
+  }
+  lua_pushinteger(L, k->attempts);
+  if (k->retry_after >= 0)
+    lua_pushnumber(L, k->retry_after);
+  else
+    lua_pushnil(L);
+  return n + 2;
+}
+
+/* nil, "rate_limited", message, sent, attempts, retry_after: the limiter would not wait. */
+static int push_refused(lua_State *L, const sa_call *k) {
+  lua_pushnil(L);
+  lua_pushliteral(L, "rate_limited");
+  lua_pushfstring(L, "%s: %s; a slot frees in %d ms", k->endpoint, k->refusal,
+                  (int)(k->retry_after * 1000 + 0.5));
+  lua_pushboolean(L, k->maybe_sent);
+  lua_pushinteger(L, k->attempts);
+  lua_pushnumber(L, k->retry_after);
+  return 6;
+}
+
+/* h:perform(method, target, headers, body, idempotent)
+ *   -> status, headers, body, attempts, retry_after
+ *   |  nil, kind, message, sent, attempts, retry_after
+ * What can raise happens before the call starts or after it ended; a hook's error is raised
+ * once the transfer's state is cleaned up. */
 static int client_perform(lua_State *L) {
   sa_client *c = check_client(L);
   sa_transfer *x = &c->xfer[0];
-  long status;
-  CURLcode rc;
-  prepare_request(L, c, x);
+  sa_call k;
+  int st;
+  if (c->busy)
+    return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
+  prepare_request(L, c, x, &k);
   c->busy = 1;
-  rc = sa_transfer_run(c, x, &status);
+  st = sa_call_run(&k);
   c->busy = 0;
   curl_slist_free_all(x->extra);
-  x->extra = NULL;
-  return push_result(L, x, rc, status);
+  curl_slist_free_all(x->retry);
+  x->extra = x->retry = NULL;
+  if (st == SA_CALL_DONE) return push_call(L, &k);
+  sa_transfer_finish(x);
+  if (st == SA_CALL_REFUSED) return push_refused(L, &k);
+  if (st == SA_CALL_RAISED) return lua_error(L);
+  return luaL_error(L, "studioapi: not enough memory");
 }
 
 /* ---------------------------------------------------------------- module functions */
 
 /* Monotonic seconds: for timeouts, backoff and rate windows, immune to clock changes. */
 static int core_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  lua_pushnumber(L, (lua_Number)sa_mono_now());
   return 1;
 }
 
-/* Sleeps the whole time even when a signal interrupts nanosleep. */
 static int core_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  struct timespec ts, rest;
   luaL_argcheck(L, s >= 0 && s <= 1e9, 1, "seconds must be >= 0 and <= 1e9");
-  ts.tv_sec = (time_t)s;
-  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &rest) != 0 && errno == EINTR)
-    ts = rest;
+  sa_sleep((double)s);
   return 0;
+}
+
+/* core.limiter_endpoints() -> how many endpoints the process-wide limiter tracks, and its cap. */
+static int core_limiter_endpoints(lua_State *L) {
+  lua_pushinteger(L, sa_rl_size());
+  lua_pushinteger(L, SA_RL_MAX_ENTRIES);
+  return 2;
 }
 
 static const luaL_Reg client_methods[] = {
@@ -475,8 +663,11 @@ static const luaL_Reg client_meta[] = {{"__gc", client_close},
                                        {"__tostring", client_tostring},
                                        {NULL, NULL}};
 
-static const luaL_Reg core_functions[] = {
-    {"new", client_new}, {"now", core_now}, {"sleep", core_sleep}, {NULL, NULL}};
+static const luaL_Reg core_functions[] = {{"new", client_new},
+                                          {"now", core_now},
+                                          {"sleep", core_sleep},
+                                          {"limiter_endpoints", core_limiter_endpoints},
+                                          {NULL, NULL}};
 
 SA_EXPORT int luaopen_studioapi_core(lua_State *L);
 

@@ -5,6 +5,7 @@
 #define STUDIOAPI_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 
 #if defined(__GNUC__)
@@ -17,6 +18,11 @@
  * prefetching and parallel calls can keep several transfers in flight on one multi handle. */
 #define SA_POOL_SIZE 4
 
+/* Which optional Lua functions a client was given (sa_client.hooks). */
+#define SA_HOOK_SLEEP 1
+#define SA_HOOK_CLOCK 2
+#define SA_HOOK_EVENT 4
+
 /* A growable byte buffer owned by a transfer and reused across requests. */
 typedef struct sa_buf {
   char *data;
@@ -28,10 +34,28 @@ typedef struct sa_transfer {
   struct curl_slist *extra; /* this request's header list (extra + prepared), or NULL */
   sa_buf body;              /* response body */
   sa_buf head;              /* response headers as "name:value\n" lines, names lower-cased */
+  struct curl_slist *retry; /* a retry's header list: this request's + x-studioapi-attempt */
   int nomem;                /* a callback ran out of memory and aborted the transfer */
   int active;               /* added to the multi handle */
+  int sends;                /* times libcurl sent the request in this transfer (see on_prereq) */
+  int guard;                /* refuse libcurl's silent re-send: the request is not idempotent */
+  int resend_refused;       /* ... and it tried one, so the transfer was aborted */
   char errbuf[CURL_ERROR_SIZE];
 } sa_transfer;
+
+/* The retry policy of a client (retry.c). max_attempts 1 means no retries. */
+typedef struct sa_retry {
+  int max_attempts;
+  double base_delay, max_delay; /* backoff before retry n: random in [d/2, d], d = base*2^(n-1) */
+  double max_elapsed;           /* budget of one call, in the clock's seconds */
+  int retry_unsafe;             /* repeat POST/PATCH even when they may have reached the server */
+} sa_retry;
+
+/* The rate limiter settings of a client (ratelimit.c). limit 0: no pacing, lockouts only. */
+typedef struct sa_limits {
+  int limit;
+  double window, max_wait, lockout;
+} sa_limits;
 
 typedef struct sa_client {
   CURLM *multi;                    /* NULL once closed: this is the "closed" flag */
@@ -39,7 +63,12 @@ typedef struct sa_client {
   struct curl_slist *headers_body; /* the same plus "Content-Type:" for bodies without one */
   long timeout_ms, connect_timeout_ms;
   char *ca_file;
-  int busy; /* a transfer is running: refuse to close */
+  int busy;  /* a call is running (transfer or hook): refuse to close or re-enter */
+  int hooks; /* SA_HOOK_* bits: which of sleep, clock, on_event were given */
+  sa_retry retry;
+  sa_limits limits;
+  uint64_t key_hash; /* the limiter's name for the key (ratelimit.c); the key is not kept */
+  uint64_t rng;      /* backoff jitter, per client: no global state */
   sa_transfer xfer[SA_POOL_SIZE];
 } sa_client;
 
@@ -57,7 +86,7 @@ int sa_client_open(sa_client *c);     /* multi handle + slot 0; 0 on failure */
 void sa_client_release(sa_client *c); /* idempotent; leaves c closed */
 int sa_transfer_prepare(sa_client *c, sa_transfer *x);
 int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
-                      struct curl_slist *headers, const char *body, size_t len);
+                      struct curl_slist *headers, const char *body, size_t len, int guard);
 CURLcode sa_transfer_run(sa_client *c, sa_transfer *x, long *status);
 void sa_transfer_classify(sa_transfer *x, CURLcode rc, sa_failure *f);
 void sa_transfer_finish(sa_transfer *x);

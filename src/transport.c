@@ -126,6 +126,28 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   return 0;
 }
 
+/* libcurl re-sends a request by itself when it went out on a reused connection and the
+ * connection closed before a single response byte came back (Curl_retry_request in
+ * lib/transfer.c, up to 5 times, bodies included: it rewinds them; there is no option to turn
+ * this off before 8.16's CURLOPT_FORBID_RETRY_ON_REUSE, see curl/curl#18417). The server may
+ * have processed the first copy, so for a write that is a possible double booking behind the
+ * retry policy's back. CURLOPT_PREREQFUNCTION runs right before every send of the request,
+ * re-sends included: it counts them (the rate limiter charges each), and for a request that
+ * is not idempotent it refuses the second, which ends the transfer with
+ * CURLE_ABORTED_BY_CALLBACK (reported as sent: the outcome is unknown). Cheaper than
+ * CURLOPT_FRESH_CONNECT for every write: connection reuse and its saved handshakes stay. */
+#if LIBCURL_VERSION_NUM >= 0x075000 /* 7.80.0 */
+static int on_prereq(void *ud, char *remote_ip, char *local_ip, int remote_port, int local_port) {
+  sa_transfer *x = ud;
+  (void)remote_ip, (void)local_ip, (void)remote_port, (void)local_port;
+  if (++x->sends > 1 && x->guard) {
+    x->resend_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
 /* ---------------------------------------------------------------- client and slots */
 
 /* One multi handle per client: it owns the connection and DNS caches, so every slot's transfer
@@ -166,6 +188,10 @@ int sa_transfer_prepare(sa_client *c, sa_transfer *x) {
   SETOPT(x, CURLOPT_WRITEDATA, (void *)x);
   SETOPT(x, CURLOPT_HEADERFUNCTION, on_header);
   SETOPT(x, CURLOPT_HEADERDATA, (void *)x);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  SETOPT(x, CURLOPT_PREREQFUNCTION, on_prereq);
+  SETOPT(x, CURLOPT_PREREQDATA, (void *)x);
+#endif
   return 1;
 }
 
@@ -174,7 +200,7 @@ int sa_transfer_prepare(sa_client *c, sa_transfer *x) {
  * POSTFIELDS switches the method to POST, HTTPGET switches it back. The body is not copied:
  * the caller keeps it alive until the transfer ended. */
 int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
-                      struct curl_slist *headers, const char *body, size_t len) {
+                      struct curl_slist *headers, const char *body, size_t len, int guard) {
   SETOPT(x, CURLOPT_POSTFIELDS, (const char *)NULL);
   SETOPT(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
   SETOPT(x, CURLOPT_HTTPGET, 1L);
@@ -192,6 +218,13 @@ int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
       SETOPT(x, CURLOPT_POSTFIELDS, body != NULL ? body : "");
     }
   }
+#if LIBCURL_VERSION_NUM < 0x075000
+  /* No pre-request callback to refuse a silent re-send (see on_prereq): a write gets a new
+   * connection, on which libcurl never re-sends. */
+  SETOPT(x, CURLOPT_FRESH_CONNECT, (long)guard);
+#endif
+  x->guard = guard;
+  x->sends = x->resend_refused = 0;
   x->errbuf[0] = '\0';
   x->nomem = 0;
   x->body.len = x->head.len = 0;
@@ -222,6 +255,9 @@ CURLcode sa_transfer_run(sa_client *c, sa_transfer *x, long *status) {
   x->active = 0;
   if (mc != CURLM_OK) goto multi_failed;
   if (rc == CURLE_OK) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, status);
+  if (x->resend_refused)
+    strcpy(x->errbuf, "the connection closed after the request was sent, before any answer; "
+                      "not sent again (it may have been processed)");
   return rc;
 multi_failed:
   strncpy(x->errbuf, curl_multi_strerror(mc), CURL_ERROR_SIZE - 1);
@@ -303,7 +339,8 @@ void sa_client_release(sa_client *c) {
     if (x->easy != NULL) curl_easy_cleanup(x->easy);
     x->easy = NULL;
     curl_slist_free_all(x->extra);
-    x->extra = NULL;
+    curl_slist_free_all(x->retry);
+    x->extra = x->retry = NULL;
     sa_buf_free(&x->body);
     sa_buf_free(&x->head);
   }

@@ -41,12 +41,23 @@ local OPTIONS = {
   base_url = "string", api_key = "string", language = "string", timeout = "number",
   connect_timeout = "number", ca_file = "string", user_agent = "string",
   retry = "table|false", rate_limit = "table|false", on_event = "function",
+  sleep = "function", clock = "function",
 }
 local RETRY_OPTIONS = {
   max_attempts = "number", base_delay = "number", max_delay = "number", retry_unsafe = "boolean",
   max_elapsed = "number",
 }
-local RATE_LIMIT_OPTIONS = { limit = "number", window = "number", max_wait = "number" }
+local RATE_LIMIT_OPTIONS = {
+  limit = "number", window = "number", max_wait = "number", lockout = "number",
+}
+-- The ranges of the retry and rate_limit numbers: { min, max, integer }. Out of range is an
+-- invalid_argument error, as for the timeouts; the C side checks them again.
+local POLICY_RANGES = {
+  retry = { max_attempts = { 1, 100, true }, base_delay = { 0, 3600 }, max_delay = { 0, 86400 },
+            max_elapsed = { 0.001, 1e9 } },
+  rate_limit = { limit = { 1, 1e6, true }, window = { 0.001, 86400 }, max_wait = { 0, 86400 },
+                 lockout = { 0, 86400 } },
+}
 local REQUEST_FIELDS = {
   method = "string", path = "string", query = "table", json = "table", body = "string",
   content_type = "string", multipart = "table", headers = "table", language = "string",
@@ -108,6 +119,17 @@ local function check_base_url(url)
   return scheme .. "://" .. authority .. path:gsub("/+$", "")
 end
 
+local function check_ranges(name, t)
+  for field, r in pairs(POLICY_RANGES[name]) do
+    local v = t[field]
+    if v ~= nil and not (v >= r[1] and v <= r[2] and (not r[3] or v == math.floor(v))) then
+      return invalid(format("%s.%s must be %s from %s to %s", name, field,
+                            r[3] and "an integer" or "a number of seconds", r[1], r[2]))
+    end
+  end
+  return true
+end
+
 local function check_text(name, value)
   if value == "" then return invalid(name .. " must not be empty") end
   if has_control(value) then return invalid(name .. " must not hold control characters") end
@@ -152,11 +174,21 @@ function _M.new(opts)
       return invalid(name .. " must be a positive number of seconds")
     end
   end
+  for _, name in ipairs { "retry", "rate_limit" } do
+    if opts[name] then
+      local ok, rerr = check_ranges(name, opts[name])
+      if not ok then return nil, rerr end
+    end
+  end
 
   local handle = core.new {
     base_url = base_url, api_key = opts.api_key, language = lang,
     timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout or 10,
     ca_file = opts.ca_file, user_agent = ua,
+    -- absent means the documented defaults ({}); false turns the policy off
+    retry = opts.retry == nil and {} or opts.retry,
+    rate_limit = opts.rate_limit == nil and {} or opts.rate_limit,
+    sleep = opts.sleep, clock = opts.clock, on_event = opts.on_event,
   }
   local client = setmetatable({
     _handle = handle,
@@ -290,16 +322,22 @@ function Client:request(spec)
     on_event { type = "request", method = method, path = path }
     started = core.now()
   end
-  local status, headers, rbody, sent = self._handle:perform(method, target,
-                                                            lines[1] and lines or nil, body)
+  -- a response: status, headers, body, attempts, retry_after;
+  -- a failure:  nil, kind, message, sent, attempts, retry_after (kind "rate_limited": the
+  -- limiter would not wait, and nothing was sent since)
+  local status, headers, rbody, v4, v5, v6 = self._handle:perform(method, target,
+    lines[1] and lines or nil, body, spec.idempotent)
   if not status then
-    local err = errors.from_transport(headers, rbody, sent, req, self._secret)
+    req.attempts, req.retry_after = v5, v6
+    local err = errors.from_transport(headers, rbody, v4, req, self._secret)
+    err.retry_after = v6
     if on_event then
       on_event { type = "error", method = method, path = path, code = err.code,
                  elapsed = core.now() - started }
     end
     return nil, err
   end
+  req.attempts, req.retry_after = v4, v5
   if on_event then
     on_event { type = "response", method = method, path = path, status = status,
                elapsed = core.now() - started }
@@ -313,14 +351,15 @@ function Client:request(spec)
     if status >= 300 and status < 400 and headers.location then
       rbody = rbody ~= "" and rbody or nil
       return nil, errors.new({
-        status = status, kind = "network", method = method, path = path, attempts = 1,
+        status = status, kind = "network", method = method, path = path, attempts = v4,
         outcome = "received", body = rbody,
         message = "redirect not followed (the key is never sent to another address)",
       }, self._secret)
     end
     return nil, errors.from_response(status, rbody, decoded, req, self._secret)
   end
-  return { status = status, headers = headers, body = rbody, json = decoded, decode_error = derr }
+  return { status = status, headers = headers, body = rbody, json = decoded, decode_error = derr,
+           attempts = v4 }
 end
 
 -- The decoded body of a successful request: its JSON, `true` for an empty body (many writes
@@ -333,7 +372,7 @@ local function decoded_result(self, res, err)
     or ("response is not JSON (content-type %s)"):format(tostring(res.headers["content-type"]))
   return nil, errors.new({
     status = res.status, code = "decode", message = msg, body = res.body,
-    method = res.method, path = res.path, attempts = 1, outcome = "received",
+    method = res.method, path = res.path, attempts = res.attempts or 1, outcome = "received",
   }, self._secret)
 end
 
