@@ -521,13 +521,14 @@ static int idempotent_method(const char *m) {
 }
 
 /* Checks perform's arguments and fills the call k on slot x; raises on a caller's mistake.
- * Nothing is copied: the target, the body (5), the base URL (7), the URL (8) and the hook runner
- * (9) stay anchored on the stack until the call ended. */
+ * Nothing is copied: the target, the body (5), the base URL (9), the URL (10) and the hook
+ * runner (11) stay anchored on the stack until the call ended; 7 and 8 are the decode plan and
+ * its metatables (see push_decoded). */
 static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x, sa_call *k) {
   const char *method = METHODS[luaL_checkoption(L, 2, NULL, METHODS)];
   size_t tlen, blen = 0;
   const char *target = luaL_checklstring(L, 3, &tlen), *body = NULL;
-  lua_settop(L, 6); /* 1 client, 2 method, 3 target, 4 headers, 5 body, 6 idempotent */
+  lua_settop(L, 8); /* 1 client, 2 method, 3 target, 4 headers, 5 body, 6 idempotent, 7, 8 */
   check_target(L, target, tlen);
   if (!lua_isnil(L, 5)) {
     body = luaL_checklstring(L, 5, &blen);
@@ -539,22 +540,22 @@ static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x, sa_call 
   x->extra = NULL;
   memset(k, 0, sizeof *k);
   k->headers = request_headers(L, c, x, body != NULL);
-  lua_settop(L, 6); /* the slots below are counted from here */
+  lua_settop(L, 8); /* the slots below are counted from here */
   lua_getiuservalue(L, 1, SA_UV_BASE_URL);
-  lua_pushvalue(L, 7);
+  lua_pushvalue(L, 9);
   lua_pushvalue(L, 3);
   lua_concat(L, 2); /* the URL, which libcurl copies */
   lua_pushcfunction(L, sa_call_hook_runner);
   luaL_checkstack(L, 8, "studioapi: no stack space for the call's hooks");
   k->L = L;
   k->client_idx = 1;
-  k->runner_idx = 9;
+  k->runner_idx = 11;
   k->c = c;
   k->x = x;
   k->method = method;
   k->target = target;
-  k->base = lua_tostring(L, 7);
-  k->url = lua_tostring(L, 8);
+  k->base = lua_tostring(L, 9);
+  k->url = lua_tostring(L, 10);
   k->body = body;
   k->body_len = blen;
   k->idempotent = idempotent_method(method) || lua_toboolean(L, 6);
@@ -607,8 +608,86 @@ static int push_refused(lua_State *L, const sa_call *k) {
   return 6;
 }
 
-/* h:perform(method, target, headers, body, idempotent)
+/* ---------------------------------------------------------------- decoding from the buffer */
+
+#define BUFFER_MT "studioapi.Client.buffer"
+
+/* A box without user values (compat.h's lua_newuserdatauv gives each one a table on LuaJIT). */
+#if LUA_VERSION_NUM >= 504
+#define new_box(L, sz) lua_newuserdatauv((L), (sz), 0)
+#else
+#define new_box(L, sz) lua_newuserdata((L), (sz))
+#endif
+
+static int buffer_gc(lua_State *L) {
+  sa_buf_free(lua_touserdata(L, 1));
+  return 0;
+}
+
+/* Whether a Content-Type of the response holds "json" (the Lua layer's test for a JSON body). */
+static int is_json_response(const sa_buf *h) {
+  const char *p = h->data, *end = p + h->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p)), *v;
+    if (nl == NULL) break;
+    if (nl - p > 13 && memcmp(p, "content-type:", 13) == 0)
+      for (v = p + 13; v + 4 <= nl; v++)
+        if (memcmp(v, "json", 4) == 0) return 1;
+    p = nl + 1;
+  }
+  return 0;
+}
+
+/* The decode argument (7) asks for it, and the answer is a 2xx with a JSON body. */
+static int wants_decoding(lua_State *L, const sa_transfer *x, const sa_call *k) {
+  return lua_toboolean(L, 7) && k->rc == CURLE_OK && k->status >= 200 && k->status <= 299 &&
+         x->body.len > 0 && !x->nomem && is_json_response(&x->head);
+}
+
+/* The body moves back into the slot for the next request; a closed client leaves it to the box. */
+static void give_back(sa_client *c, sa_transfer *x, sa_buf *box) {
+  if (c->multi == NULL) return;
+  sa_buf_free(&x->body); /* what a perform run by a finaliser meanwhile left, if any */
+  x->body = *box;
+  memset(box, 0, sizeof *box);
+}
+
+/* Decodes the body straight from the receive buffer with the plan at 7 (a table, or true for
+ * none) and the metatables at 8: pushes status, nil, nil, attempts, retry_after, value and returns
+ * 6. Returns 0 when the body is not JSON after all or is null: the caller pushes it as a string.
+ * While the decoder runs, the buffer is owned by a box on the stack: an error raised in there (no
+ * memory, a metatable's __index) leaks nothing, and a perform that a finaliser runs meanwhile gets
+ * a buffer of its own rather than freeing this one. */
+static int push_decoded(lua_State *L, sa_client *c, sa_transfer *x, const sa_call *k) {
+  int top = lua_gettop(L);
+  sa_buf *box = new_box(L, sizeof *box);
+  memset(box, 0, sizeof *box);
+  luaL_setmetatable(L, BUFFER_MT);
+  *box = x->body;
+  memset(&x->body, 0, sizeof x->body);
+  if (!sa_json_push_plan(L, box->data, box->len, lua_istable(L, 7) ? 7 : 0, 8) ||
+      lua_isnil(L, -1)) {
+    give_back(c, x, box);
+    lua_settop(L, top);
+    return 0;
+  }
+  give_back(c, x, box);
+  sa_transfer_finish(x);
+  lua_pushinteger(L, (lua_Integer)k->status);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushinteger(L, k->attempts);
+  if (k->retry_after >= 0)
+    lua_pushnumber(L, k->retry_after);
+  else
+    lua_pushnil(L);
+  lua_pushvalue(L, top + 2);
+  return 6;
+}
+
+/* h:perform(method, target, headers, body, idempotent [, decode [, metatables]])
  *   -> status, headers, body, attempts, retry_after
+ *   |  status, nil, nil, attempts, retry_after, value   (decode: a 2xx JSON answer, decoded)
  *   |  nil, kind, message, sent, attempts, retry_after
  * What can raise happens before the call starts or after it ended; a hook's error is raised
  * once the transfer's state is cleaned up. */
@@ -626,7 +705,10 @@ static int client_perform(lua_State *L) {
   curl_slist_free_all(x->extra);
   curl_slist_free_all(x->retry);
   x->extra = x->retry = NULL;
-  if (st == SA_CALL_DONE) return push_call(L, &k);
+  if (st == SA_CALL_DONE) {
+    int n = wants_decoding(L, x, &k) ? push_decoded(L, c, x, &k) : 0;
+    return n > 0 ? n : push_call(L, &k);
+  }
   sa_transfer_finish(x);
   if (st == SA_CALL_REFUSED) return push_refused(L, &k);
   if (st == SA_CALL_RAISED) return lua_error(L);
@@ -679,6 +761,11 @@ int luaopen_studioapi_core(lua_State *L) {
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, CLIENT_MT); /* 5.4 sets __name itself; LuaJIT does not */
     lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, BUFFER_MT)) {
+    lua_pushcfunction(L, buffer_gc);
+    lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
   luaL_newlib(L, core_functions);

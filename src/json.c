@@ -108,6 +108,8 @@ typedef struct decoder {
   const char *err_what;
   int cache_idx; /* stack slot of the key cache's table (nil until the first key) */
   int cache_ready;
+  int names_idx; /* with a plan: the slots of the strings "schema", "fields", "items" (+0..2) */
+  int mts_idx;   /* with a plan: the slot of the metatables by schema, 0 when none were given */
   shape at_depth[HINT_LEVELS + 1]; /* the last one serves every deeper level */
   struct {
     const char *s; /* the bytes of the cached string, NULL for an empty entry */
@@ -117,7 +119,7 @@ typedef struct decoder {
   char small[256];
 } decoder;
 
-static const char *parse_value(decoder *d, const char *p, int depth, shape *sh);
+static const char *parse_value(decoder *d, const char *p, int depth, shape *sh, int node);
 
 static inline shape *depth_shape(decoder *d, int depth) {
   return &d->at_depth[depth < HINT_LEVELS ? depth : HINT_LEVELS];
@@ -541,24 +543,68 @@ static const char *parse_key(decoder *d, const char *p, int depth, shape **sh) {
 
 #define DEPTH_MSG "nesting deeper than " JSON_XSTR(SA_JSON_MAX_DEPTH) " levels"
 
-/* p is at '['. depth counts the containers around this one; sh holds the size hint. */
-static const char *parse_array(decoder *d, const char *p, int depth, shape *sh) {
+/* The plan node's member `name` (0 "schema", 1 "fields", 2 "items") pushed when it is a table:
+ * returns its slot; 0 (and nothing pushed) otherwise. */
+static int plan_get(decoder *d, int node, int name) {
+  lua_State *L = d->L;
+  lua_pushvalue(L, d->names_idx + name);
+  if (lua_rawget(L, node) == LUA_TTABLE) return lua_gettop(L);
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* The new object at obj gets metatables[node.schema] when that is a table (the metatables' own
+ * __index may make it on demand); pushes node.fields and returns its slot, or 0. */
+static int plan_object(decoder *d, int node, int obj) {
+  lua_State *L = d->L;
+  if (d->mts_idx != 0) {
+    lua_pushvalue(L, d->names_idx);
+    if (lua_rawget(L, node) != LUA_TNIL) {
+      lua_gettable(L, d->mts_idx);
+      if (lua_istable(L, -1))
+        lua_setmetatable(L, obj);
+      else
+        lua_pop(L, 1);
+    } else
+      lua_pop(L, 1);
+  }
+  return plan_get(d, node, 1);
+}
+
+/* The plan node of the member whose key is on top of the stack, pushed (its slot returned) when
+ * fields names one; 0 and nothing pushed otherwise. */
+static int plan_member(decoder *d, int fields) {
+  lua_State *L = d->L;
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, fields) == LUA_TTABLE) return lua_gettop(L);
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* p is at '['. depth counts the containers around this one; sh holds the size hint; node is the
+ * slot of this array's plan node (0: none), whose `items` applies to every element. */
+static const char *parse_array(decoder *d, const char *p, int depth, shape *sh, int node) {
   lua_State *L = d->L;
   const char *end = d->end;
   shape *elements = depth_shape(d, depth + 1);
-  int n = 0;
+  int n = 0, arr, items = 0;
   if (depth >= SA_JSON_MAX_DEPTH) return fail(d, p, ERR_AT, DEPTH_MSG);
-  if (!lua_checkstack(L, 4)) return fail(d, p, ERR_AT, "nesting too deep for the Lua stack");
+  if (!lua_checkstack(L, 6)) return fail(d, p, ERR_AT, "nesting too deep for the Lua stack");
   lua_createtable(L, sh->arr, 0);
   sh->arr = 0;
+  arr = lua_gettop(L);
   lua_pushvalue(L, d->mt_idx);
-  lua_setmetatable(L, -2);
+  lua_setmetatable(L, arr);
+  if (node != 0) items = plan_get(d, node, 2);
   p = skip_ws(p + 1, end);
-  if (p < end && *p == ']') return p + 1;
+  if (p < end && *p == ']') {
+    lua_settop(L, arr);
+    return p + 1;
+  }
   for (;;) {
-    p = parse_value(d, p, depth + 1, elements);
+    p = parse_value(d, p, depth + 1, elements, items);
     if (p == NULL) return NULL;
-    lua_rawseti(L, -2, ++n);
+    lua_rawseti(L, arr, ++n);
     p = skip_ws(p, end);
     if (p < end && *p == ',') {
       const char *comma = p;
@@ -570,20 +616,27 @@ static const char *parse_array(decoder *d, const char *p, int depth, shape *sh) 
       return fail(d, p, ERR_EXPECT, "',' or ']'");
   }
   sh->arr = n;
+  lua_settop(L, arr);
   return p + 1;
 }
 
-/* p is at '{'. */
-static const char *parse_object(decoder *d, const char *p, int depth, shape *sh) {
+/* p is at '{'; node is the slot of its plan node (0: none). The metatable is set as the object is
+ * made, and members that are containers get their plan node from node.fields: no second walk. */
+static const char *parse_object(decoder *d, const char *p, int depth, shape *sh, int node) {
   lua_State *L = d->L;
   const char *end = d->end;
-  int n = 0;
+  int n = 0, obj, fields = 0;
   if (depth >= SA_JSON_MAX_DEPTH) return fail(d, p, ERR_AT, DEPTH_MSG);
-  if (!lua_checkstack(L, 4)) return fail(d, p, ERR_AT, "nesting too deep for the Lua stack");
+  if (!lua_checkstack(L, 6)) return fail(d, p, ERR_AT, "nesting too deep for the Lua stack");
   lua_createtable(L, 0, sh->obj);
   sh->obj = 0;
+  obj = lua_gettop(L);
+  if (node != 0) fields = plan_object(d, node, obj);
   p = skip_ws(p + 1, end);
-  if (p < end && *p == '}') return p + 1;
+  if (p < end && *p == '}') {
+    lua_settop(L, obj);
+    return p + 1;
+  }
   for (;;) {
     shape *member;
     if (p >= end || *p != '"') return fail(d, p, ERR_EXPECT, "a string key");
@@ -597,19 +650,21 @@ static const char *parse_object(decoder *d, const char *p, int depth, shape *sh)
       p = parse_literal(d, p, "null", 4);
       if (p == NULL) return NULL;
       lua_pushvalue(L, -1);
-      lua_rawget(L, -3);
+      lua_rawget(L, obj);
       if (lua_isnil(L, -1)) {
         lua_pop(L, 2);
       } else {
         lua_pop(L, 1);
         lua_pushnil(L);
-        lua_rawset(L, -3);
+        lua_rawset(L, obj);
         n--;
       }
     } else {
-      p = parse_value(d, p, depth + 1, member);
+      int child = fields != 0 && p < end && (*p == '{' || *p == '[') ? plan_member(d, fields) : 0;
+      p = parse_value(d, p, depth + 1, member, child);
       if (p == NULL) return NULL;
-      lua_rawset(L, -3);
+      if (child != 0) lua_replace(L, child); /* the value takes the node's slot */
+      lua_rawset(L, obj);
       n++;
     }
     p = skip_ws(p, end);
@@ -623,19 +678,20 @@ static const char *parse_object(decoder *d, const char *p, int depth, shape *sh)
       return fail(d, p, ERR_EXPECT, "',' or '}'");
   }
   sh->obj = n > 0 ? n : 0;
+  lua_settop(L, obj);
   return p + 1;
 }
 
 /* p is at the first byte of a value (or the end). Pushes the value; null pushes json_null. */
-static const char *parse_value(decoder *d, const char *p, int depth, shape *sh) {
+static const char *parse_value(decoder *d, const char *p, int depth, shape *sh, int node) {
   if (p >= d->end) return fail(d, p, ERR_EXPECT, "a value");
   switch (*p) {
   case '"':
     return parse_string(d, p + 1);
   case '{':
-    return parse_object(d, p, depth, sh);
+    return parse_object(d, p, depth, sh, node);
   case '[':
-    return parse_array(d, p, depth, sh);
+    return parse_array(d, p, depth, sh, node);
   case '-':
   case '0':
   case '1':
@@ -665,12 +721,15 @@ static const char *parse_value(decoder *d, const char *p, int depth, shape *sh) 
   }
 }
 
-int sa_json_push(lua_State *L, const char *s, size_t len) {
+int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts) {
   decoder d;
   const char *p;
-  int base = lua_gettop(L);
+  int base;
 
-  luaL_checkstack(L, 8, "studioapi.json");
+  plan = plan != 0 && lua_istable(L, plan) ? lua_absindex(L, plan) : 0;
+  mts = mts != 0 && lua_istable(L, mts) ? lua_absindex(L, mts) : 0;
+  base = lua_gettop(L);
+  luaL_checkstack(L, 12, "studioapi.json");
   luaL_getmetatable(L, SA_JSON_ARRAY_MT); /* base + 1 */
   if (!lua_istable(L, -1)) luaL_error(L, "studioapi: sa_json_open was not called");
   lua_pushnil(L); /* base + 2: the scratch userdata, once needed */
@@ -685,6 +744,13 @@ int sa_json_push(lua_State *L, const char *s, size_t len) {
   d.scratch_cap = sizeof d.small;
   d.cache_idx = base + 3;
   d.cache_ready = 0;
+  d.names_idx = base + 4;
+  d.mts_idx = mts;
+  if (plan != 0) { /* base + 4 .. 6: the plan nodes' member names, interned once */
+    lua_pushliteral(L, "schema");
+    lua_pushliteral(L, "fields");
+    lua_pushliteral(L, "items");
+  }
   d.err_what = NULL;
   memset(d.keys, 0, sizeof d.keys);
   memset(d.at_depth, 0, sizeof d.at_depth);
@@ -696,7 +762,7 @@ int sa_json_push(lua_State *L, const char *s, size_t len) {
     p = parse_literal(&d, p, "null", 4);
     if (p) lua_pushnil(L);
   } else
-    p = parse_value(&d, p, 0, depth_shape(&d, 0));
+    p = parse_value(&d, p, 0, depth_shape(&d, 0), plan);
   if (p) {
     p = skip_ws(p, d.end);
     if (p < d.end) p = fail(&d, p, ERR_EXPECT, "end of input");
@@ -712,14 +778,20 @@ int sa_json_push(lua_State *L, const char *s, size_t len) {
   return 1;
 }
 
-/* core.json_decode(str) → value | nil, message */
+int sa_json_push(lua_State *L, const char *s, size_t len) {
+  return sa_json_push_plan(L, s, len, 0, 0);
+}
+
+/* core.json_decode(str [, plan [, metatables]]) → value | nil, message */
 static int json_decode(lua_State *L) {
   size_t len;
   const char *s;
   luaL_checktype(L, 1, LUA_TSTRING);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   s = lua_tolstring(L, 1, &len);
-  lua_settop(L, 1); /* the string stays anchored at 1 */
-  return sa_json_push(L, s, len) ? 1 : 2;
+  lua_settop(L, 3); /* the string stays anchored at 1 */
+  return sa_json_push_plan(L, s, len, 2, 3) ? 1 : 2;
 }
 
 /* ------------------------------------------------------------------------------------------ */

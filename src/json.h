@@ -21,4 +21,12 @@ void sa_json_open(lua_State *L);
  * Needs sa_json_open to have run in this lua_State. */
 int sa_json_push(lua_State *L, const char *s, size_t len);
 
+/* sa_json_push with a plan: plan and mts are stack slots (0 or a slot without a table: none).
+ * A plan node is a table {schema = <key>, fields = {<member> = <node>}, items = <node>}: the node
+ * applies to the value where it stands (the root for `plan`); an object under a node whose schema
+ * is set gets metatables[schema] (an ordinary index, so __index may make it) when that is a
+ * table; fields gives an object's members their nodes, items every element of an array. The
+ * metatables are set as the objects are made: no second walk. Raises what an __index raises. */
+int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts);
+
 #endif

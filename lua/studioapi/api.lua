@@ -57,9 +57,13 @@ end
 
 local PAGER_OPTIONS = { offset = true, skip = true, max_items = true }
 
-function _M.install(Client, decoded_result)
-  -- One operation: check the parameters, send, decode. `raw` skips the entity metatables.
-  local function call(self, op_id, params, raw)
+-- decoded_result (init.lua) turns a response table into the decoded answer; fetch_json sends a
+-- spec and decodes in C (see init.lua's send).
+function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/decoded_result
+  -- One operation: check the parameters, send, decode. The decoder gives the objects their entity
+  -- metatables as it makes them (entity.plan); `raw` skips them, or is the plan to use instead
+  -- (a pager's chunk plan), with `mts` its metatables.
+  local function call(self, op_id, params, raw, mts)
     local op = OPS[op_id]
     local path, query = params_mod.build(op_id, op, params)
     if not path then
@@ -87,15 +91,17 @@ function _M.install(Client, decoded_result)
       -- An empty Lua table is ambiguous; the operation says it is a list: send [] (not {}).
       body = json.array()
     end
-    local res, err = self:request {
+    local plan = raw
+    if not raw then
+      plan, mts = entity.plan(op.response), entity.context()
+    end
+    local value, derr = fetch_json(self, {
       method = op.method, path = path, query = query, json = body,
       idempotent = reads_only(op_id, op) or nil,
-    }
-    if res then res.method, res.path = op.method, path end
-    local value, derr = decoded_result(self, res, err)
+    }, plan, mts)
     if value == nil then return nil, derr end
     if not raw and type(value) == "table" then
-      entity.wrap(value, op.response)
+      entity.wrap(value, op.response, mts) -- a no-op when the decoder did it
       -- Only a GET is remembered for refresh: refreshing must never repeat a write.
       if op.method == "GET" and type(op.response) == "string" then
         entity.set_origin(value, op_id, shallow_copy(params))
@@ -132,27 +138,28 @@ function _M.install(Client, decoded_result)
       for _, entry in ipairs(CHUNKED_PATHS) do
         if what:match(entry[1]) then op_id = entry[2] break end
       end
-      fetch = function(q) return self:get(what, q) end
     else
       op_id = what
       local op = OPS[op_id]
       if not op then error(("client:pager: unknown operation '%s'"):format(what), 2) end
       if not op.chunked then error(("client:pager: %s is not a chunked list"):format(what), 2) end
-      fetch = function(q) return call(self, op_id, q, true) end
     end
     local op = op_id and OPS[op_id]
-    local wrap
-    if op and op.item_schema then
-      local schema = op.item_schema
-      local ctx, ctx_chunk
-      wrap = function(item, chunk_no)
-        if chunk_no ~= ctx_chunk then ctx, ctx_chunk = entity.context(), chunk_no end
-        return entity.wrap(item, schema, ctx)
+    -- The items come out of the decoder as entities, with metatables per chunk (they hold the
+    -- chunk's fetch time): no walk over the chunk, no wrapping as they are handed out.
+    local plan = op and op.item_schema and entity.chunk_plan(op.item_schema) or true
+    if what:sub(1, 1) == "/" then
+      local spec = { method = "GET", path = what }
+      fetch = function(q)
+        spec.query = q
+        return fetch_json(self, spec, plan, entity.context())
       end
+    else
+      fetch = function(q) return call(self, op_id, q, plan, entity.context()) end
     end
     return pager_mod.new(fetch, query, { offset = opts and opts.offset, skip = opts and opts.skip,
                                          max_items = opts and opts.max_items,
-                                         mode = op and op.chunked }, wrap)
+                                         mode = op and op.chunked })
   end
 
   --- Every record of a chunked list: `for customer in client:each("/customers") do … end`.

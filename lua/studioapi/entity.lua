@@ -150,7 +150,7 @@ end
 -- time: one small table per schema and answer, instead of bookkeeping per record (a pager hands
 -- out a million of them).
 local function metatable(ctx, name)
-  local mt = ctx[name]
+  local mt = rawget(ctx, name)
   if not mt then
     mt = { __index = index_for(name), __name = "studioapi." .. name, __schema = name,
            __fetched = ctx.now, __entity = true }
@@ -159,9 +159,12 @@ local function metatable(ctx, name)
   return mt
 end
 
+-- A context makes a schema's metatable on first use, also when the C decoder asks for it.
+local Context = { __index = metatable }
+
 --- A wrapping context: the metatables for everything fetched at `now` (epoch seconds).
 function _M.context(now)
-  return { now = now or os.time() }
+  return setmetatable({ now = now or os.time() }, Context)
 end
 
 -- Per schema, only the fields that hold nested objects: the walk skips every scalar.
@@ -220,6 +223,63 @@ function wrap(value, shape, ctx)
   return value
 end
 _M.wrap = wrap
+
+--------------------------------------------------------------------------------------------------
+-- Plans: the same walk, done by the C decoder as it makes the objects
+
+-- Per schema, one node {schema = name, fields = {field = node | {items = node}}} (fields only
+-- for the members that hold objects), shared by every answer: the metatables, which hold the
+-- fetch time, come from the context given with the plan. Nodes of schemas that refer to each
+-- other refer to each other too; the decoder follows the data, so a cycle costs nothing.
+local nodes = {}
+
+local function node_for(name)
+  local node = nodes[name]
+  if node then return node end
+  node = { schema = name }
+  nodes[name] = node
+  local schema = schemas[name]
+  local fields
+  for field, f in pairs(schema and schema.fields or {}) do
+    if f.ref then
+      fields = fields or {}
+      fields[field] = node_for(f.ref)
+    elseif f.items and f.items.ref then
+      fields = fields or {}
+      fields[field] = { items = node_for(f.items.ref) }
+    end
+  end
+  node.fields = fields
+  return node
+end
+
+local array_plans, chunk_plans = {}, {}
+
+--- The decoder's plan for a response of `shape` (as for `wrap`), or nil when nothing in it
+-- becomes an entity. Decoding with it and a `context` gives what `wrap` would.
+function _M.plan(shape)
+  if type(shape) == "table" then
+    local plan = array_plans[shape.array]
+    if not plan then
+      plan = { items = node_for(shape.array) }
+      array_plans[shape.array] = plan
+    end
+    return plan
+  end
+  if shape and schemas[shape] and schemas[shape].fields then return node_for(shape) end
+  return nil
+end
+
+--- The plan for a chunk `{result = [items], offset, hasNext}` whose items are of schema `name`:
+-- the items become entities, the chunk itself stays a plain table.
+function _M.chunk_plan(name)
+  local plan = chunk_plans[name]
+  if not plan then
+    plan = { fields = { result = { items = node_for(name) } } }
+    chunk_plans[name] = plan
+  end
+  return plan
+end
 
 --- Records how an entity was fetched, so `client:refresh` can fetch it again.
 function _M.set_origin(entity, op_id, params)

@@ -266,24 +266,28 @@ function Client:_check_open()
   if not self._handle then error("studioapi: attempt to use a closed studioapi.Client", 3) end
 end
 
---- Sends one request and returns the response table, or `nil, err` for anything but a 2xx.
--- @tparam table spec {method, path, query, json, body, content_type, headers, language, idempotent}
--- @treturn table|nil {status, headers, body, json}
--- @treturn[opt] studioapi.Error
-function Client:request(spec)
-  if type(spec) ~= "table" then error("client:request: expected a spec table", 2) end
-  self:_check_open()
-  check_options("client:request", spec, REQUEST_FIELDS, 2)
-  local method = (spec.method or "GET"):upper()
-  if not METHODS[method] then error("client:request: unknown method '" .. method .. "'", 2) end
+-- The body of client:request, for a spec whose field names are known to be right. `level` is
+-- the error level of the caller's mistakes. With `decode` (a plan table for the decoder, or true)
+-- a 2xx JSON answer is decoded in C straight from the receive buffer, the objects getting their
+-- metatables from `mts` on the way (studioapi.entity's plans), and comes back as the third
+-- result alone: no body string, no headers table. Anything else returns as from request.
+local function send(self, spec, level, decode, mts)
+  level = level + 1
+  if not self._handle then error("studioapi: attempt to use a closed studioapi.Client", level) end
+  local method = spec.method or "GET"
+  if not METHODS[method] then
+    method = method:upper()
+    if not METHODS[method] then
+      error("client:request: unknown method '" .. method .. "'", level)
+    end
+  end
   local path = spec.path
-  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-    error("client:request: path must be a string starting with '/'", 2)
+  if type(path) ~= "string" or byte(path, 1) ~= 47 then -- "/"
+    error("client:request: path must be a string starting with '/'", level)
   end
   if spec.multipart then error("client:request: multipart uploads are not supported yet", 2) end
-  if spec.json and spec.body then error("client:request: give json or body, not both", 2) end
+  if spec.json and spec.body then error("client:request: give json or body, not both", level) end
 
-  local req = { method = method, path = path }
   if has_control(path) or path:find(" ", 1, true) then
     return nil, errors.new({ code = "invalid_argument", method = method, path = path,
                              message = "path must not hold spaces or control characters" })
@@ -294,20 +298,22 @@ function Client:request(spec)
     if q ~= "" then target = target .. (path:find("?", 1, true) and "&" or "?") .. q end
   end
 
-  local lines = {}
+  local lines -- extra header lines: a table only when there are some
   local body = spec.body
   if spec.json then
     body = json.encode(spec.json)
-    lines[1] = "Content-Type: application/json"
+    lines = { "Content-Type: application/json" }
   elseif body then
-    lines[1] = "Content-Type: " .. (spec.content_type or "application/octet-stream")
+    lines = { "Content-Type: " .. (spec.content_type or "application/octet-stream") }
   end
   if spec.language then
     local lang, lerr = language.normalize(spec.language)
     if not lang then return nil, lerr end
+    lines = lines or {}
     lines[#lines + 1] = "Accept-Language: " .. lang
   end
   if spec.headers then
+    lines = lines or {}
     local ok, herr = header_lines(spec.headers, lines)
     if not ok then
       return nil, errors.new { code = "invalid_argument", method = method, path = path,
@@ -323,10 +329,19 @@ function Client:request(spec)
     started = core.now()
   end
   -- a response: status, headers, body, attempts, retry_after;
+  -- decoded (decode): status, nil, nil, attempts, retry_after, value;
   -- a failure:  nil, kind, message, sent, attempts, retry_after (kind "rate_limited": the
   -- limiter would not wait, and nothing was sent since)
-  local status, headers, rbody, v4, v5, v6 = self._handle:perform(method, target,
-    lines[1] and lines or nil, body, spec.idempotent)
+  local status, headers, rbody, v4, v5, v6 = self._handle:perform(method, target, lines, body,
+    spec.idempotent, decode, mts)
+  if headers == nil then -- decoded
+    if on_event then
+      on_event { type = "response", method = method, path = path, status = status,
+                 elapsed = core.now() - started }
+    end
+    return nil, nil, v6
+  end
+  local req = { method = method, path = path }
   if not status then
     req.attempts, req.retry_after = v5, v6
     local err = errors.from_transport(headers, rbody, v4, req, self._secret)
@@ -362,6 +377,18 @@ function Client:request(spec)
            attempts = v4 }
 end
 
+--- Sends one request and returns the response table, or `nil, err` for anything but a 2xx.
+-- @tparam table spec {method, path, query, json, body, content_type, headers, language, idempotent}
+-- @treturn table|nil {status, headers, body, json}
+-- @treturn[opt] studioapi.Error
+function Client:request(spec)
+  if type(spec) ~= "table" then error("client:request: expected a spec table", 2) end
+  self:_check_open()
+  check_options("client:request", spec, REQUEST_FIELDS, 2)
+  local res, err = send(self, spec, 2)
+  return res, err
+end
+
 -- The decoded body of a successful request: its JSON, `true` for an empty body (many writes
 -- answer 200 with nothing), or a `decode` error for a body that is not JSON.
 local function decoded_result(self, res, err)
@@ -376,10 +403,17 @@ local function decoded_result(self, res, err)
   }, self._secret)
 end
 
-local function call(self, method, path, query, body)
-  local res, err = self:request { method = method, path = path, query = query, json = body }
-  if res then res.method, res.path = method, path end
+-- Sends a spec of ours (field names known to be right) and returns the decoded answer, as
+-- decoded_result does; `decode` and `mts` as for send (default: decode without a plan).
+local function fetch_json(self, spec, decode, mts)
+  local res, err, value = send(self, spec, 2, decode or true, mts)
+  if value ~= nil then return value end
+  if res then res.method, res.path = spec.method, spec.path end
   return decoded_result(self, res, err)
+end
+
+local function call(self, method, path, query, body)
+  return fetch_json(self, { method = method, path = path, query = query, json = body })
 end
 
 --- `GET path?query` → decoded JSON, or `nil, err`.
@@ -391,7 +425,7 @@ function Client:patch(path, body) return call(self, "PATCH", path, nil, body) en
 function Client:delete(path, query) return call(self, "DELETE", path, query) end
 
 -- call, pager, each, refresh and the friendly namespaces (client.customers, …): api.lua.
-require("studioapi.api").install(Client, decoded_result)
+require("studioapi.api").install(Client, decoded_result, fetch_json)
 
 --- Checks the key: `HEAD` on the base URL answers 200 for a valid key and 401 otherwise.
 -- @treturn true|nil

@@ -111,6 +111,8 @@ function Pager:items()
         return item
       end
       if self.done or (items and not has_next) then self.done = true return nil end
+      -- The delivered chunk becomes garbage before the next one is decoded: one chunk live.
+      items = nil
       local chunk
       chunk, next_offset = self:_next_chunk()
       items, n, has_next = chunk.result, #chunk.result, chunk.hasNext
