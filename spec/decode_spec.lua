@@ -70,6 +70,24 @@ describe("core.json_decode with a plan", function()
     assert.has_error(function() decode('{"a":1}', { schema = "X" }, raising) end)
   end)
 
+  it("decodes right while another document is decoded from inside it", function()
+    -- The key cache is kept across documents; an __index that decodes shares it.
+    local inner
+    local lazy = setmetatable({}, { __index = function(t, k)
+      inner = assert(decode('{"zeta":1,"eta":[1,2],"theta":{"alpha":"x","beta":"y"}}'))
+      rawset(t, k, { __name = k })
+      return t[k]
+    end })
+    local v = assert(decode('{"alpha":1,"beta":{"alpha":2,"gamma":[3]},"delta":"d"}',
+                            { fields = { beta = { schema = "B" } } }, lazy))
+    assert.same({ alpha = 1, beta = { alpha = 2, gamma = { 3 } }, delta = "d" }, v)
+    assert.same({ zeta = 1, eta = { 1, 2 }, theta = { alpha = "x", beta = "y" } }, inner)
+    for _ = 1, 3 do -- and again, from the cache
+      assert.same({ alpha = 1, beta = { alpha = 2, gamma = { 3 } }, delta = "d" },
+                  assert(decode('{"alpha":1,"beta":{"alpha":2,"gamma":[3]},"delta":"d"}')))
+    end
+  end)
+
   it("refuses a plan or metatables that are not tables", function()
     assert.has_error(function() decode("{}", "plan") end)
     assert.has_error(function() decode("{}", {}, 42) end)
@@ -147,6 +165,16 @@ describe("h:perform with decode", function()
     assert.equal(2048, #value.items)
     _, _, _, _, _, value = h:perform("GET", "/_test/big?kb=1", nil, nil, nil, true)
     assert.equal(1, #value.items)
+  end)
+end)
+
+describe("core.plain_target", function()
+  it("tells whether a target holds no space, control character or DEL", function()
+    assert.is_true(core.plain_target("/customers/1?x=%20"))
+    assert.is_true(core.plain_target(""))
+    for _, bad in ipairs { "/a b", "/a\tb", "/a\0b", "/a\127", "/\r\n" } do
+      assert.is_false(core.plain_target(bad), bad)
+    end
   end)
 end)
 

@@ -479,6 +479,17 @@ static void check_target(lua_State *L, const char *t, size_t len) {
       luaL_argerror(L, 3, "target must not hold spaces or control characters");
 }
 
+/* core.plain_target(s) -> whether s holds no space, control character or DEL, as perform requires
+ * of a target: the Lua layer answers such a path with an error object rather than a raise. */
+static int core_plain_target(lua_State *L) {
+  size_t i, len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  for (i = 0; i < len && (unsigned char)s[i] > 0x20 && s[i] != 0x7f; i++) {
+  }
+  lua_pushboolean(L, i == len);
+  return 1;
+}
+
 /* Turns the response headers ("name:value\n" lines) into a table; a repeated name's values are
  * joined with ", ". */
 static void push_headers(lua_State *L, const sa_buf *h) {
@@ -749,6 +760,7 @@ static const luaL_Reg core_functions[] = {{"new", client_new},
                                           {"now", core_now},
                                           {"sleep", core_sleep},
                                           {"limiter_endpoints", core_limiter_endpoints},
+                                          {"plain_target", core_plain_target},
                                           {NULL, NULL}};
 
 SA_EXPORT int luaopen_studioapi_core(lua_State *L);

@@ -6,8 +6,8 @@
  *   - one pass, recursive descent, no tokenizer and no intermediate tree;
  *   - strings without escapes are pushed straight from the input (scanned 8 bytes at a time);
  *   - integers and short decimals are converted without strtod (see parse_number);
- *   - object keys come from a small cache of the document's keys instead of being interned anew
- *     (interning is the largest single cost; see push_key);
+ *   - object keys come from a small cache of keys, kept across documents, instead of being
+ *     interned anew (interning is the largest single cost; see push_key);
  *   - tables are pre-sized from the size of the last value under the same key (or, for array
  *     elements, at the same depth): pages are arrays of same-shaped objects, so the guess is
  *     almost always right and costs nothing.
@@ -94,6 +94,23 @@ typedef struct shape {
 #define KEY_CACHE_SIZE   (1 << KEY_CACHE_BITS)
 #define KEY_CACHE_MAXLEN 40
 
+/* Registry name of the key cache's table: its strings at 1..KEY_CACHE_SIZE, the key_cache box at
+ * KEY_CACHE_SIZE + 1. One per lua_State, kept across documents: the answers of one API share
+ * their keys, so a small answer finds them interned already, and every document's shapes help the
+ * next one's pre-sizing. */
+#define JSON_KEYS_NAME "studioapi.json.keys"
+
+/* The cached keys, whose strings the table anchors. A decode that runs inside another (from a
+ * metatable's __index or a finaliser) shares it: each entry is updated with no allocation between
+ * the string and its pointer, and a shape that changes key under a decoder is only a size hint. */
+typedef struct key_cache {
+  struct {
+    const char *s; /* the bytes of the cached string, NULL for an empty entry */
+    size_t len;
+    shape sh; /* what this key's values looked like last time */
+  } keys[KEY_CACHE_SIZE];
+} key_cache;
+
 enum { ERR_AT, ERR_EXPECT, ERR_EMPTY };
 
 typedef struct decoder {
@@ -106,16 +123,11 @@ typedef struct decoder {
   const char *err_at; /* the first error: where, how to phrase it, what */
   int err_kind;
   const char *err_what;
-  int cache_idx; /* stack slot of the key cache's table (nil until the first key) */
-  int cache_ready;
+  int cache_idx; /* stack slot of the key cache's table */
+  key_cache *kc;
   int names_idx; /* with a plan: the slots of the strings "schema", "fields", "items" (+0..2) */
   int mts_idx;   /* with a plan: the slot of the metatables by schema, 0 when none were given */
   shape at_depth[HINT_LEVELS + 1]; /* the last one serves every deeper level */
-  struct {
-    const char *s; /* the bytes of the cached string, NULL for an empty entry */
-    size_t len;
-    shape sh; /* what this key's values looked like last time */
-  } keys[KEY_CACHE_SIZE];
   char small[256];
 } decoder;
 
@@ -498,9 +510,10 @@ static const char *parse_string(decoder *d, const char *p) {
 
 /* Object keys repeat from one object to the next, and interning a string (hashing every byte, then
  * a chain walk) is the largest single cost of decoding; so keys are looked up in a small
- * direct-mapped cache first, whose strings are anchored in a table at cache_idx. */
+ * direct-mapped cache first (key_cache), whose strings are anchored in the table at cache_idx. */
 static shape *push_key(decoder *d, const char *s, size_t len, int depth) {
   lua_State *L = d->L;
+  key_cache *kc = d->kc;
   unsigned h;
   if (len == 0 || len > KEY_CACHE_MAXLEN) {
     lua_pushlstring(L, s, len);
@@ -509,22 +522,17 @@ static shape *push_key(decoder *d, const char *s, size_t len, int depth) {
   h = ((unsigned)len ^ (unsigned)(unsigned char)s[0] << 8 ^
        (unsigned)(unsigned char)s[len >> 1] << 16 ^ (unsigned)(unsigned char)s[len - 1] << 24);
   h = (h * 0x9e3779b1u) >> (32 - KEY_CACHE_BITS);
-  if (d->keys[h].len == len && memcmp(d->keys[h].s, s, len) == 0) {
+  if (kc->keys[h].len == len && memcmp(kc->keys[h].s, s, len) == 0) {
     lua_rawgeti(L, d->cache_idx, (json_index)h + 1);
-    return &d->keys[h].sh;
-  }
-  if (!d->cache_ready) {
-    lua_createtable(L, KEY_CACHE_SIZE, 0);
-    lua_replace(L, d->cache_idx);
-    d->cache_ready = 1;
+    return &kc->keys[h].sh;
   }
   lua_pushlstring(L, s, len);
   lua_pushvalue(L, -1);
-  lua_rawseti(L, d->cache_idx, (json_index)h + 1);
-  d->keys[h].s = lua_tostring(L, -1); /* strings do not move: valid while the table holds it */
-  d->keys[h].len = len;
-  d->keys[h].sh.obj = d->keys[h].sh.arr = 0;
-  return &d->keys[h].sh;
+  lua_rawseti(L, d->cache_idx, (json_index)h + 1); /* in the array part: no allocation */
+  kc->keys[h].s = lua_tostring(L, -1); /* strings do not move: valid while the table holds it */
+  kc->keys[h].len = len;
+  kc->keys[h].sh.obj = kc->keys[h].sh.arr = 0;
+  return &kc->keys[h].sh;
 }
 
 /* Like parse_string, for a key of a member at depth; *sh is where its value's size hints live. */
@@ -733,7 +741,12 @@ int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts
   luaL_getmetatable(L, SA_JSON_ARRAY_MT); /* base + 1 */
   if (!lua_istable(L, -1)) luaL_error(L, "studioapi: sa_json_open was not called");
   lua_pushnil(L); /* base + 2: the scratch userdata, once needed */
-  lua_pushnil(L); /* base + 3: the key cache, once needed */
+  lua_getfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME); /* base + 3: the key cache's table */
+  if (!lua_istable(L, -1)) luaL_error(L, "studioapi: sa_json_open was not called");
+  lua_rawgeti(L, base + 3, KEY_CACHE_SIZE + 1);
+  d.kc = (key_cache *)lua_touserdata(L, -1); /* anchored by the table */
+  lua_pop(L, 1);
+  if (d.kc == NULL) luaL_error(L, "studioapi: sa_json_open was not called");
   if (s == NULL) s = "";
   d.L = L;
   d.start = s;
@@ -743,7 +756,6 @@ int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts
   d.scratch = d.small;
   d.scratch_cap = sizeof d.small;
   d.cache_idx = base + 3;
-  d.cache_ready = 0;
   d.names_idx = base + 4;
   d.mts_idx = mts;
   if (plan != 0) { /* base + 4 .. 6: the plan nodes' member names, interned once */
@@ -752,7 +764,6 @@ int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts
     lua_pushliteral(L, "items");
   }
   d.err_what = NULL;
-  memset(d.keys, 0, sizeof d.keys);
   memset(d.at_depth, 0, sizeof d.at_depth);
 
   p = skip_ws(s, d.end);
@@ -1127,6 +1138,16 @@ void sa_json_open(lua_State *L) {
     lua_setfield(L, -2, "__jsontype");
   }
   lua_setfield(L, -2, "json_array_mt");
+  lua_getfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME);
+  if (!lua_istable(L, -1)) { /* the key cache, once per lua_State too */
+    key_cache *kc;
+    lua_createtable(L, KEY_CACHE_SIZE + 1, 0);
+    kc = (key_cache *)json_newbox(L, sizeof *kc);
+    memset(kc, 0, sizeof *kc);
+    lua_rawseti(L, -2, KEY_CACHE_SIZE + 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME);
+  }
+  lua_pop(L, 1);
   if (luaL_newmetatable(L, JSON_BUFFER_MT)) {
     lua_pushcfunction(L, jbuf_gc);
     lua_setfield(L, -2, "__gc");

@@ -28,6 +28,8 @@ setmetatable(_M, { __index = function(t, k)
   end
 end })
 
+local plain_target = core.plain_target -- no space, control character or DEL (a C loop)
+
 local VERSION = _M._VERSION:match("[%d.]+$")
 local USER_AGENT = ("studioapi/%s libcurl/%s"):format(VERSION, core.curl_version)
 
@@ -288,7 +290,7 @@ local function send(self, spec, level, decode, mts)
   if spec.multipart then error("client:request: multipart uploads are not supported yet", 2) end
   if spec.json and spec.body then error("client:request: give json or body, not both", level) end
 
-  if has_control(path) or path:find(" ", 1, true) then
+  if not plain_target(path) then
     return nil, errors.new({ code = "invalid_argument", method = method, path = path,
                              message = "path must not hold spaces or control characters" })
   end
