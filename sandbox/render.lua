@@ -1,7 +1,7 @@
 -- Renders the sandbox's runtime files from sandbox/tenants.lua; called by sandboxctl (Lua 5.4).
 --   lua5.4 sandbox/render.lua conf   → $SBX_PREFIX/conf/nginx.conf
 --   lua5.4 sandbox/render.lua info   → $SBX_PREFIX/sandbox.lua (what the specs read)
---   lua5.4 sandbox/render.lua hosts  → the tenants' host names, for the certificate
+--   lua5.4 sandbox/render.lua hosts  → the tenants' and the files host names, for the certificate
 -- Input comes from the environment: SBX_REPO, SBX_PREFIX, SBX_PORT (conf, info), SBX_WORKERS,
 -- SBX_CPU (may be empty), SBX_IPV6, SBX_ROOT, SBX_HTTP2 ("1" or "0") (conf).
 
@@ -12,6 +12,9 @@ local function env(name)
 end
 
 local repo, prefix = env("SBX_REPO"), env("SBX_PREFIX")
+
+-- the host of the signed image and document URLs (sandbox.urls.HOST)
+local FILES_HOST = "files.localhost"
 
 -- nginx would read "$" as a variable and the rest as syntax: refuse such paths up front
 for _, path in ipairs({ repo, prefix }) do
@@ -75,6 +78,8 @@ local function render_conf()
     bench_chunks = bench_chunks(),
     tenants_file = ("%q"):format(repo .. "/sandbox/tenants.lua"),
     bench_dir = ("%q"):format(prefix .. "/bench"),
+    store_dir = ("%q"):format(prefix .. "/store"),
+    ca_file = '"' .. prefix .. '/ca.pem"',
     listen_lines = listen,
     cert_file = '"' .. prefix .. '/tls/server.pem"',
     key_file = '"' .. prefix .. '/tls/server.key"',
@@ -109,16 +114,24 @@ local function render_info()
   out[#out + 1] = "  },"
   out[#out + 1] = ("  bench_url = %q,  -- static files, no key check")
     :format("https://127.0.0.1:" .. port .. "/bench")
+  out[#out + 1] = ("  files_host = %q,  -- the host of the signed image and document URLs")
+    :format(FILES_HOST)
   out[#out + 1] = "}\n"
   write(prefix .. "/sandbox.lua", table.concat(out, "\n"))
+end
+
+-- Every host name the certificate names besides localhost: the tenants' and the files host.
+local function hosts()
+  local list = { FILES_HOST }
+  for _, t in pairs(conf.tenants) do list[#list + 1] = t.host end
+  table.sort(list)
+  return list
 end
 
 local ACTIONS = {
   conf = render_conf,
   info = render_info,
-  hosts = function()
-    for _, t in pairs(conf.tenants) do print(t.host) end
-  end,
+  hosts = function() print(table.concat(hosts(), "\n")) end,
 }
 
 local action = ACTIONS[arg[1]]

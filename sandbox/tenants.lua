@@ -28,6 +28,10 @@ local function setting(name, default, integer, min)
   return n
 end
 
+-- one receiver for both tenants: the webhook key tells them apart
+local webhook_url = os.getenv("SANDBOX_WEBHOOK_URL")
+if webhook_url == "" then webhook_url = nil end
+
 return {
   -- for the control API under /_sandbox/; refused on every other path
   admin_key = "sbx-admin-5e0d8c3a91f7",
@@ -37,6 +41,17 @@ return {
     window = setting("SANDBOX_RATE_WINDOW", 60, false, 0.001),    -- seconds
     lockout = setting("SANDBOX_LOCKOUT", 60, false, 0),           -- seconds
   },
+
+  -- Webhooks the sandbox sends after writes, to each tenant's `webhook_url` (SANDBOX_WEBHOOK_URL
+  -- for both, else none: register one with POST /_sandbox/webhooks). The API's docs say both
+  -- "failed deliveries are not retried" and "resent 3 times, 10 minutes apart": by default once.
+  webhooks = {
+    retries = setting("SANDBOX_WEBHOOK_RETRIES", 0, true, 0),     -- further attempts
+    interval = setting("SANDBOX_WEBHOOK_INTERVAL", 600, false, 0), -- seconds between attempts
+  },
+
+  -- Lifetime of the signed image and document URLs, seconds; nil = the API's (900 s for these)
+  url_lifetime = setting("SANDBOX_URL_LIFETIME", nil, false, 0.001),
 
   tenants = {
     acme = {
@@ -49,6 +64,7 @@ return {
       employees = 137,
       classes = 2345,           -- GET /classes: the specs walk them in cursor mode
       studio_id = 1210000001,
+      webhook_url = webhook_url,
       country = "US", currency = "USD",
       zone = "-05:00[America/New_York]",
     },
@@ -62,6 +78,7 @@ return {
       employees = 137,
       classes = 240,
       studio_id = 1210000002,
+      webhook_url = webhook_url,
       country = "DE", currency = "EUR",
       zone = "+01:00[Europe/Berlin]",
     },

@@ -16,6 +16,14 @@
 ---   sandbox.fault { kind = "status", status = 503, count = 2, endpoint = "GET /customers" }
 ---   sandbox.log { tenant = "acme", since = seq }     -- { {seq, time, method, path, …}, … }
 ---   sandbox.curl("GET", sandbox.url("/customers"), { key = acme.api_key })
+---
+--- Uploads, signed URLs and webhooks (sandbox/README.md):
+---
+---   sandbox.parts(res.headers)                       -- x-sandbox-parts of an upload answer
+---   sandbox.url_lifetime(2)                          -- signed URLs last 2 s (nil: as the API's)
+---   sandbox.webhooks { tenant = "acme", url = "https://hooks.localhost:PORT/webhooks" }
+---   sandbox.send_webhook { tenant = "acme", type = "CUSTOMER_UPDATED", entityId = 1008 }
+---   sandbox.webhook_log { tenant = "acme", since = seq }  -- { {seq, uuid, type, status, …}, … }
 
 local cjson = require "cjson"
 
@@ -85,7 +93,9 @@ end
 ---headers (lower-case names), body, exit (curl's exit code: 52 = empty reply), seconds }.
 function _M.curl(method, url, opts)
   opts = opts or {}
-  local args = { "curl", "-sS", "-i", "--cacert", quote(_M.info().ca_file),
+  -- `make asan` preloads the sanitizer for the module under test; the curl CLI is not that, and
+  -- under the preload it can hang on a lock before it sends anything
+  local args = { "env -u LD_PRELOAD curl", "-sS", "-i", "--cacert", quote(_M.info().ca_file),
     "--max-time", quote(opts.timeout or 10), "-w", quote("\n@@%{http_code} %{time_total}") }
   -- -X HEAD would make curl wait for a body that never comes; -I knows better
   args[#args + 1] = method == "HEAD" and "-I" or "-X " .. quote(method)
@@ -151,7 +161,47 @@ function _M.log(filter)
   return must("GET", path).requests
 end
 
----Current limits, faults (with used and draws), lockouts and counters.
+---Current limits, faults (with used and draws), lockouts and counters, the URL lifetime and the
+---webhook registrations.
 function _M.state() return must("GET", "/state") end
+
+---What x-sandbox-parts says about an upload's parts (headers with lower-case names, as
+---sandbox.curl and the client give them): { {name, filename, content_type, size, sha256,
+---json}, … }, or nil when the header is absent.
+function _M.parts(headers)
+  local raw = headers and headers["x-sandbox-parts"]
+  return raw and cjson.decode(raw) or nil
+end
+
+---Signed URLs made from now on last `seconds` (nil: the config's, or the API's 900 s).
+function _M.url_lifetime(seconds)
+  return must("POST", "/url-lifetime", { seconds = seconds == nil and cjson.null or seconds })
+end
+
+---Registers where a tenant's webhooks go: {tenant, url (false: nowhere), retries?, interval?};
+---returns the registration. A reset goes back to the config's (none).
+function _M.webhooks(spec)
+  local body = {}
+  for k, v in pairs(spec) do body[k] = v end
+  if body.url == false then body.url = cjson.null end
+  return must("POST", "/webhooks", body)
+end
+
+---Sends one event now: {tenant, type, entityId, content?, uuid?, key? (false: no key), body?,
+---url?}; returns the delivery after its first attempt {seq, uuid, status, attempts, state, …}.
+function _M.send_webhook(spec)
+  return must("POST", "/webhooks/send", spec)
+end
+
+---The deliveries {tenant?, since?}: an array, oldest first. `state` is pending, retrying,
+---delivered or failed; `status` what the receiver answered last (0: no answer).
+function _M.webhook_log(filter)
+  filter = filter or {}
+  local query = {}
+  if filter.tenant then query[#query + 1] = "tenant=" .. filter.tenant end
+  if filter.since then query[#query + 1] = ("since=%d"):format(filter.since) end
+  local path = "/webhooks/log" .. (query[1] and "?" .. table.concat(query, "&") or "")
+  return must("GET", path).deliveries
+end
 
 return _M

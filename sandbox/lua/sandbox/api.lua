@@ -1,5 +1,7 @@
 -- Handlers of the stateful Open API routes: the studio, its customers and their activity, its
--- employees. Each gets the request context (req.tenant, req.args, req.op, …) and the path
+-- employees. Customers created through the API (sandbox.store) answer here too, with empty
+-- histories; image and document URLs are signed sandbox URLs (sandbox.urls) made per answer.
+-- Each gets the request context (req.tenant, req.args, req.op, …) and the path
 -- parameters' raw values; sandbox.check has checked them against the operations table before
 -- (except for GET /customers, which checks its own: see routes.lua), so what is left here is
 -- what the table cannot say: unknown ids (404) and rules between parameters.
@@ -11,7 +13,9 @@ local gen = require "sandbox.gen"
 local json = require "sandbox.json"
 local params = require "sandbox.params"
 local respond = require "sandbox.respond"
+local store = require "sandbox.store"
 local studio = require "sandbox.studio"
+local urls = require "sandbox.urls"
 
 local _M = {}
 
@@ -34,6 +38,19 @@ function _M.day_of(raw)
   local y, m, d = raw:match("^(%d+)-(%d+)-(%d+)$")
   return gen.days(tonumber(y), tonumber(m), tonumber(d))
 end
+
+-- A customer as answered: its imageUrl a signed URL of the uploaded image, or of the generated
+-- customer's placeholder (created customers without an image have none).
+local function present(tenant, c)
+  local image = store.image(tenant, c.id)
+  if image then
+    c.imageUrl = urls.sign(image.file, "Customer", "imageUrl")
+  elseif c.imageUrl then
+    c.imageUrl = urls.sign(urls.path(tenant, c.id, "image-0"), "Customer", "imageUrl")
+  end
+  return c
+end
+_M.present = present
 
 function _M.studio_information(req)
   return respond.json(req, 200, studio.information(req.tenant))
@@ -58,6 +75,7 @@ function _M.customers(req)
   if not format then return end
 
   local result, has_next = customers.slice(req.tenant, offset, size, status, format)
+  for _, c in ipairs(result) do present(req.tenant, c) end
   local last = result[#result]
   return respond.json(req, 200, {
     result = json.array(result),
@@ -77,12 +95,31 @@ local function find_customer(req, raw)
 end
 _M.find_customer = find_customer
 
+---A generated or a created customer: its id and index (nil for a created one) and the created
+---record; nil after answering 400/404.
+local function find_any(req, raw)
+  local id = params.id(req, "customerId", raw)
+  if not id then return nil end
+  local i = customers.index_of(req.tenant, id)
+  if i then return id, i end
+  local created = store.customer(req.tenant, id)
+  if created then return id, nil, created end
+  return respond.error(req, 404, "error.customer.not_found", { id = raw })
+end
+_M.find_any = find_any
+
+---Whether a customer id names a generated or a created customer of the tenant.
+function _M.exists(tenant, id)
+  return customers.index_of(tenant, id) ~= nil or store.customer(tenant, id) ~= nil
+end
+
 function _M.customer(req, raw_id)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+  local id, i, created = find_any(req, raw_id)
+  if not id then return end
   local format = params.enum(req, req.args, "cardNumberFormat", "DECIMAL", CARD_FORMATS)
   if not format then return end
-  return respond.json(req, 200, customers.customer(req.tenant, i, format))
+  local c = created or customers.customer(req.tenant, i, format)
+  return respond.json(req, 200, present(req.tenant, c))
 end
 
 -- Customer i's contracts with the request's `status` (any when absent), as a JSON array.
@@ -97,8 +134,12 @@ local function contracts_of(req, i)
 end
 
 function _M.contracts(req, raw_id)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+  local id, i = find_any(req, raw_id)
+  if not id then return end
+  if not i then -- created: no contracts yet
+    if not params.enum(req, req.args, "status", "ANY", CONTRACT_STATUS) then return end
+    return respond.json(req, 200, json.array({}))
+  end
   return contracts_of(req, i)
 end
 
@@ -122,7 +163,7 @@ end
 function _M.customer_by(req)
   local i, format = customer_by(req)
   if not i then return end
-  return respond.json(req, 200, customers.customer(req.tenant, i, format))
+  return respond.json(req, 200, present(req.tenant, customers.customer(req.tenant, i, format)))
 end
 
 function _M.contracts_by(req)
@@ -158,7 +199,7 @@ function _M.search(req)
   end
   local list = {}
   for k, i in ipairs(customers.search(req.tenant, criteria, SEARCH_LIMIT)) do
-    list[k] = customers.customer(req.tenant, i, format)
+    list[k] = present(req.tenant, customers.customer(req.tenant, i, format))
   end
   return respond.json(req, 200, json.array(list))
 end
@@ -166,8 +207,9 @@ end
 -- GET /customers/{id}/activities/checkins: slice mode over the check-ins within
 -- [fromDate, toDate] (either may be absent: the whole history then).
 function _M.checkins(req, raw_id)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+  local id, i = find_any(req, raw_id)
+  if not id then return end
+  if not i then return chunk.slice(req, 0, function() end) end
   local from, to = _M.day_of(req.args.fromDate), _M.day_of(req.args.toDate)
   if from and to and to < from then return respond.invalid(req, "toDate") end
   local tenant = req.tenant
@@ -179,15 +221,21 @@ function _M.checkins(req, raw_id)
 end
 
 function _M.balances(req, raw_id)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+  local id, i = find_any(req, raw_id)
+  if not id then return end
+  if not i then
+    local zero = { amount = 0, currency = req.tenant.currency }
+    return respond.json(req, 200, { accountBalance = zero, consumptionCredit = zero,
+      inDebtCollection = false })
+  end
   return respond.json(req, 200, activity.balance(req.tenant, i))
 end
 
 -- The account entries, past or upcoming, in slice mode.
 local function entries(req, raw_id, upcoming)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+  local id, i = find_any(req, raw_id)
+  if not id then return end
+  if not i then return chunk.slice(req, 0, function() end) end
   local tenant = req.tenant
   local past, next_year = activity.entry_counts(tenant, i)
   return chunk.slice(req, upcoming and next_year or past, function(j)
@@ -198,22 +246,44 @@ end
 function _M.transactions(req, raw_id) return entries(req, raw_id, false) end
 function _M.upcoming(req, raw_id) return entries(req, raw_id, true) end
 
--- GET /customers/{id}/documents: slice mode, in the CustomerDocuments envelope.
+-- A document as answered, its url signed: generated ones (j of customer i) and uploaded ones.
+local function generated_document(tenant, i, j)
+  local doc = activity.document(tenant, i, j)
+  doc.url = urls.sign(urls.path(tenant, customers.id_of(i), "document-" .. doc.id),
+    "CustomerDocument", "url")
+  return doc
+end
+
+local function uploaded_document(doc)
+  return {
+    id = doc.id, fileName = doc.fileName, description = doc.description,
+    url = urls.sign(doc.file, "CustomerDocument", "url"),
+  }
+end
+
+-- GET /customers/{id}/documents: slice mode, in the CustomerDocuments envelope; the generated
+-- documents first, then the uploaded ones in upload order.
 function _M.documents(req, raw_id)
-  local i = find_customer(req, raw_id)
-  if not i then return end
+  local id, i = find_any(req, raw_id)
+  if not id then return end
   local tenant = req.tenant
-  return chunk.slice(req, activity.document_count(tenant, i), function(j)
-    return activity.document(tenant, i, j)
+  local n = i and activity.document_count(tenant, i) or 0
+  local uploaded = store.documents(tenant, id)
+  return chunk.slice(req, n + #uploaded, function(j)
+    if j <= n then return generated_document(tenant, i, j) end
+    return uploaded_document(uploaded[j - n])
   end)
 end
 
 function _M.document(req, raw_id, raw_document)
-  local i = find_customer(req, raw_id)
-  if not i then return end
-  local j = activity.document_index(req.tenant, i, tonumber(raw_document))
-  if not j then return _M.not_found(req, "CustomerDocument", raw_document) end
-  return respond.json(req, 200, activity.document(req.tenant, i, j))
+  local id, i = find_any(req, raw_id)
+  if not id then return end
+  local doc_id = tonumber(raw_document)
+  local j = i and activity.document_index(req.tenant, i, doc_id)
+  if j then return respond.json(req, 200, generated_document(req.tenant, i, j)) end
+  local doc = store.document(req.tenant, doc_id)
+  if doc and doc.customerId == id then return respond.json(req, 200, uploaded_document(doc)) end
+  return _M.not_found(req, "CustomerDocument", raw_document)
 end
 
 -- GET /employees: slice mode.

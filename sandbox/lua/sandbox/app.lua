@@ -13,6 +13,8 @@ local ratelimit = require "sandbox.ratelimit"
 local reqlog = require "sandbox.reqlog"
 local respond = require "sandbox.respond"
 local routes = require "sandbox.routes"
+local store = require "sandbox.store"
+local urls = require "sandbox.urls"
 
 local ngx = ngx
 
@@ -29,10 +31,21 @@ local function write_bench_file(dir)
   assert(os.rename(path .. ".tmp", path))
 end
 
+-- The per-start secret of the signed URLs: 32 random bytes.
+local function new_secret()
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local s = f:read(32)
+  f:close()
+  assert(s and #s == 32, "cannot read /dev/urandom")
+  return s
+end
+
 ---Runs in the master before the workers fork: they inherit the loaded modules and config.
 function _M.init(opts)
   config.load(opts.tenants)
   write_bench_file(opts.bench_dir)
+  store.init(opts.store_dir)
+  urls.init(new_secret(), config.url_lifetime)
 end
 
 function _M.init_worker()
@@ -121,6 +134,8 @@ function _M.log()
     time = math.floor(req.time * 1000 + 0.5) / 1000, tenant = req.tenant and req.tenant.name,
     method = req.method, path = req.path, endpoint = req.endpoint,
     status = status == 444 and 0 or status, attempt = req.attempt,
+    -- the request body's size: as parsed (multipart), else as announced
+    bytes = req.body_bytes or tonumber(ngx.var.content_length) or 0,
   }
 end
 

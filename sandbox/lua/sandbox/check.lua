@@ -2,9 +2,12 @@
 -- it does anything: path parameters (type), query parameters (required, type, format, range,
 -- enum) and the JSON body (present when required, an object or an array as declared). The first
 -- violation is answered with a 400 whose `reference` names the parameter ("body" for the body).
--- Multipart bodies are only checked for their content type here (multipart()).
+-- Multipart bodies are read and checked part by part (multipart(), over sandbox.multipart).
 
 local cjson = require "cjson.safe"
+local json = require "sandbox.json"
+local multipart = require "sandbox.multipart"
+local operations = require "sandbox.operations"
 local params = require "sandbox.params"
 local respond = require "sandbox.respond"
 
@@ -101,18 +104,124 @@ function _M.request(req, op, path_values)
   return true
 end
 
----A multipart/form-data request with a boundary, as a multipart operation needs; otherwise a
----400 naming the first required part. (Parsing the parts comes with the uploads.)
-function _M.multipart(req, op)
-  local content_type = ngx.var.content_type or ""
-  local boundary = content_type:lower():find("^%s*multipart/form%-data%s*;.*boundary=[^;%s]")
-  if boundary then return true end
-  local first = op.body.parts[1].name
+-- The part a multipart refusal names when there is nothing better: the first required one.
+local function first_part(op)
   for _, part in ipairs(op.body.parts) do
-    if part.required then first = part.name break end
+    if part.required then return part.name end
   end
-  respond.invalid(req, first, "error.validation.multipart")
-  return false
+  return op.body.parts[1].name
+end
+
+-- JSON values against a schema's fields: required ones present, declared ones of their type.
+-- Returns the offending field's name and the errorCode, or nil.
+local function field_violation(obj, schema)
+  for _, name in ipairs(schema.required or {}) do
+    if obj[name] == nil or obj[name] == cjson.null then return name, "error.validation.required" end
+  end
+  for name, f in pairs(schema.fields or {}) do
+    local v = obj[name]
+    if v ~= nil and v ~= cjson.null then
+      local t = f.type
+      local bad = t == "integer" and (type(v) ~= "number" or v % 1 ~= 0)
+        or t == "number" and type(v) ~= "number"
+        or t == "boolean" and type(v) ~= "boolean"
+        or t == "string" and (type(v) ~= "string" or violation(f, v) ~= nil)
+      if bad then return name, "error.validation.invalid_value" end
+    end
+  end
+  return nil
+end
+_M.field_violation = field_violation
+
+local IMAGE_TYPES = { { "\255\216\255", "image/jpeg" }, { "\137PNG\r\n\26\n", "image/png" } }
+
+---The image type the first bytes of a file show ("image/jpeg", "image/png"), or nil.
+function _M.image_type(head)
+  for _, t in ipairs(IMAGE_TYPES) do
+    if head:sub(1, #t[1]) == t[1] then return t[2] end
+  end
+  return nil
+end
+
+---What each part of a multipart body was, for the diagnostics (x-sandbox-parts and the
+---multipart echo): name, filename, content_type, size, sha256, and json for a JSON part.
+function _M.parts_summary(parts)
+  local out = {}
+  for k, p in ipairs(parts) do
+    out[k] = { name = p.name, filename = p.filename, content_type = p.content_type,
+      size = p.size, sha256 = p.sha256, json = p.json }
+  end
+  return out
+end
+
+---Reads and checks a multipart operation's body as the API does: multipart/form-data with a
+---boundary, well formed (else 400 error.validation.multipart naming the first required part);
+---every required part there (error.validation.required), none twice (invalid_value); a JSON part
+---sent as application/json (error.validation.media_type), a JSON object (invalid_value) with
+---its schema's required fields (error.validation.required, reference "data.<field>"); a file
+---part not empty (error.validation.empty); the `image` part a JPEG or PNG by its first bytes
+---(error.validation.media_type). `choose(part, declared)` says where a declared binary part's
+---bytes go ("file", path | "memory" | "discard"; default discard); JSON parts stay in memory.
+---Returns the parts (in body order) and the first part of each name; nil after answering 400
+---(then no file is left behind). Sets x-sandbox-parts and req.body_bytes.
+function _M.multipart(req, op, choose)
+  local boundary = multipart.boundary(ngx.var.content_type)
+  if not boundary then
+    -- the body is read anyway, for the log's byte count
+    ngx.req.read_body()
+    return respond.invalid(req, first_part(op), "error.validation.multipart")
+  end
+  local declared = {}
+  for _, d in ipairs(op.body.parts) do declared[d.name] = d end
+  local parts, why, size = multipart.parse(boundary, function(part)
+    local d = declared[part.name]
+    if d and d.json then return "memory" end
+    if d and choose then return choose(part, d) end
+    -- short fields of unknown names are kept, for the echo's `value`
+    return part.filename == nil and "memory" or "discard"
+  end)
+  req.body_bytes = size
+  if not parts then
+    ngx.log(ngx.INFO, "sandbox: multipart body refused: ", why)
+    return respond.invalid(req, first_part(op), "error.validation.multipart")
+  end
+
+  local function refuse(field, code, args)
+    multipart.discard(parts)
+    ngx.header["x-sandbox-parts"] = json.encode(_M.parts_summary(parts))
+    return respond.invalid(req, field, code, args)
+  end
+  local by_name = {}
+  for _, p in ipairs(parts) do
+    if by_name[p.name] and declared[p.name] then return refuse(p.name) end
+    by_name[p.name] = by_name[p.name] or p
+  end
+  for _, d in ipairs(op.body.parts) do
+    local p = by_name[d.name]
+    if not p then
+      if d.required then return refuse(d.name, "error.validation.required") end
+    elseif d.json then
+      local media = multipart.header_value(p.content_type or "")
+      if media ~= "application/json" then
+        return refuse(d.name, "error.validation.media_type", { types = "application/json" })
+      end
+      local value = not p.too_large and p.data:find("^%s*{") and cjson.decode(p.data)
+      if type(value) ~= "table" then return refuse(d.name) end
+      p.json = value
+      local schema = d.schema and operations.schemas[d.schema]
+      if schema then
+        local field, code = field_violation(value, schema)
+        if field then return refuse(d.name .. "." .. field, code) end
+      end
+    else
+      if p.size == 0 then return refuse(d.name, "error.validation.empty") end
+      if d.name == "image" and not _M.image_type(p.head) then
+        return refuse(d.name, "error.validation.media_type", { types = "image/jpeg or image/png" })
+      end
+    end
+  end
+  ngx.header["x-sandbox-parts"] = json.encode(_M.parts_summary(parts))
+  return parts, by_name
 end
 
 return _M

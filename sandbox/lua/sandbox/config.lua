@@ -26,12 +26,27 @@ function _M.load(path)
         error(("tenants: %s.%s must be a %s"):format(name, field, kind), 0)
       end
     end
+    if t.webhook_url ~= nil and type(t.webhook_url) ~= "string" then
+      error(("tenants: %s.webhook_url must be a string"):format(name), 0)
+    end
     t.name = name
     by_host[t.host] = t
     by_key[t.api_key] = t
   end
+  local hooks = conf.webhooks or {}
+  for _, field in ipairs({ "retries", "interval" }) do
+    if hooks[field] ~= nil and (type(hooks[field]) ~= "number" or hooks[field] < 0) then
+      error("tenants: webhooks." .. field .. " must be a number >= 0", 0)
+    end
+  end
+  if conf.url_lifetime ~= nil and (type(conf.url_lifetime) ~= "number"
+    or conf.url_lifetime <= 0) then
+    error("tenants: url_lifetime must be a positive number of seconds", 0)
+  end
   _M.admin_key = conf.admin_key
   _M.rate_limit = conf.rate_limit
+  _M.webhooks = { retries = hooks.retries or 0, interval = hooks.interval or 600 }
+  _M.url_lifetime = conf.url_lifetime
   _M.tenants = conf.tenants
 end
 

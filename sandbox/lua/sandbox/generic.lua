@@ -7,9 +7,9 @@
 --   none                 200 with an empty body
 -- The request has passed sandbox.check already. Writes change nothing.
 
+local api = require "sandbox.api"
 local check = require "sandbox.check"
 local chunk = require "sandbox.chunk"
-local customers = require "sandbox.customers"
 local example = require "sandbox.example"
 local gen = require "sandbox.gen"
 local respond = require "sandbox.respond"
@@ -54,7 +54,7 @@ function _M.answer(req, op, values)
   local named, last = path_params(op, values)
   -- a customer of this studio must exist (cross-studio ones live in other studios)
   if named.customerId and not op.path:find("^/cross%-studio/")
-    and not customers.index_of(tenant, named.customerId) then
+    and not api.exists(tenant, named.customerId) then
     return respond.error(req, 404, "error.customer.not_found",
       { id = ("%d"):format(named.customerId) })
   end

@@ -16,6 +16,16 @@ local TEXTS = {
     de = "Der API-Schlüssel hat keine Berechtigung für diese Anfrage.",
     fr = "La clé API n'a pas l'autorisation pour cette requête.",
   },
+  ["error.authorization.url_expired"] = {
+    en = "The link has expired.",
+    de = "Der Link ist abgelaufen.",
+    fr = "Le lien a expiré.",
+  },
+  ["error.authorization.url_invalid"] = {
+    en = "The link is not valid.",
+    de = "Der Link ist ungültig.",
+    fr = "Le lien n'est pas valide.",
+  },
   ["error.request.not_found"] = {
     en = "There is no resource {method} {path}.",
     de = "Es gibt keine Ressource {method} {path}.",
@@ -50,6 +60,16 @@ local TEXTS = {
     en = "The request must be multipart/form-data with a boundary and a part {field}.",
     de = "Die Anfrage muss multipart/form-data mit boundary und einem Teil {field} sein.",
     fr = "La requête doit être multipart/form-data avec un boundary et une partie {field}.",
+  },
+  ["error.validation.media_type"] = {
+    en = "{field} must be {types}.",
+    de = "{field} muss {types} sein.",
+    fr = "{field} doit être {types}.",
+  },
+  ["error.validation.empty"] = {
+    en = "{field} must not be empty.",
+    de = "{field} darf nicht leer sein.",
+    fr = "{field} ne doit pas être vide.",
   },
   ["error.validation.out_of_range"] = {
     en = "{field} must be between {min} and {max}.",

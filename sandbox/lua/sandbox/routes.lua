@@ -10,6 +10,8 @@ local generic = require "sandbox.generic"
 local operations = require "sandbox.operations"
 local schedule = require "sandbox.schedule"
 local test = require "sandbox.testroutes"
+local uploads = require "sandbox.uploads"
+local writes = require "sandbox.writes"
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
@@ -47,6 +49,16 @@ local STATEFUL = {
   getBookableAppointmentSlots = schedule.appointment_slots,
   getAppointmentBookings = schedule.appointment_bookings,
   getAppointmentBooking = schedule.appointment_booking,
+  -- uploads (multipart, sandbox.uploads) and writes that emit webhooks (sandbox.writes)
+  uploadDocument = uploads.upload_document,
+  updateImage = uploads.update_image,
+  createIdlePeriodAmendment = uploads.create_idle_period,
+  createCustomer = writes.create_customer,
+  signupMembership = writes.signup,
+  bookClassSlot = writes.book_class,
+  cancelClassSlotById = writes.cancel_class,
+  bookAppointmentBooking = writes.book_appointment,
+  deleteAppointmentBooking = writes.cancel_appointment,
 }
 _M.STATEFUL = STATEFUL
 
@@ -65,6 +77,7 @@ local TEST_ROUTES = {
   { "GET", "^/v1/_test/status/(%d+)$", test.status },
   { "GET", "^/v1/_test/redirect$", test.redirect },
   { "GET", "^/v1/_test/big$", test.big },
+  { "POST", "^/v1/_test/multipart%-echo$", uploads.echo },
 }
 
 -- Checks the request against its operation, then answers it.

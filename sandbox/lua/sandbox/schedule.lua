@@ -1,6 +1,7 @@
 -- Handlers of the stateful schedule routes: classes and their slots, bookable appointments and
 -- their free slots, and the customers' bookings of both. Parameters are checked against the
--- operations table before (sandbox.check); unknown ids answer 404 here.
+-- operations table before (sandbox.check); unknown ids answer 404 here. Bookings made through
+-- the API (sandbox.writes) are found by id.
 
 local api = require "sandbox.api"
 local appointments = require "sandbox.appointments"
@@ -9,6 +10,7 @@ local classes = require "sandbox.classes"
 local gen = require "sandbox.gen"
 local json = require "sandbox.json"
 local respond = require "sandbox.respond"
+local store = require "sandbox.store"
 
 local _M = {}
 
@@ -55,14 +57,17 @@ end
 
 -- GET /classes/booking?customerId=: the customer's class bookings, a bare array.
 function _M.class_bookings(req)
-  local i = api.find_customer(req, req.args.customerId)
-  if not i then return end
+  local id, i = api.find_any(req, req.args.customerId)
+  if not id then return end
+  if not i then return respond.json(req, 200, json.array({})) end -- created: none yet
   local list = {}
   for k = 1, classes.booking_count(req.tenant, i) do list[k] = classes.booking(req.tenant, i, k) end
   return respond.json(req, 200, json.array(list))
 end
 
 function _M.class_booking(req, raw_id)
+  local made = store.booking(req.tenant, "class", tonumber(raw_id))
+  if made then return respond.json(req, 200, made) end
   local i, k = classes.booking_of(req.tenant, tonumber(raw_id))
   if not i then return not_found(req, "ClassSlotBookingResult", raw_id) end
   return respond.json(req, 200, classes.booking(req.tenant, i, k))
@@ -105,8 +110,9 @@ end
 -- GET /appointments/booking?customerId=: a bare array of AppointmentBookingResult (without
 -- the customerId that the single booking carries).
 function _M.appointment_bookings(req)
-  local i = api.find_customer(req, req.args.customerId)
-  if not i then return end
+  local id, i = api.find_any(req, req.args.customerId)
+  if not id then return end
+  if not i then return respond.json(req, 200, json.array({})) end -- created: none yet
   local list = {}
   for k = 1, appointments.booking_count(req.tenant, i) do
     local b = appointments.booking(req.tenant, i, k)
@@ -117,6 +123,8 @@ function _M.appointment_bookings(req)
 end
 
 function _M.appointment_booking(req, raw_id)
+  local made = store.booking(req.tenant, "appointment", tonumber(raw_id))
+  if made then return respond.json(req, 200, made) end
   local i, k = appointments.booking_of(req.tenant, tonumber(raw_id))
   if not i then return not_found(req, "AppointmentBookingResult", raw_id) end
   return respond.json(req, 200, appointments.booking(req.tenant, i, k))
