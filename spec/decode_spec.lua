@@ -168,6 +168,81 @@ describe("h:perform with decode", function()
   end)
 end)
 
+describe("h:perform with a lazy chunk plan", function()
+  local h
+  local node = { schema = "Customer" }
+  local lazy_plan = { fields = { result = { items = node, lazy = true } } }
+  local Customer = { __name = "Customer" }
+  before_each(function()
+    h = core.new { base_url = acme.base_url, api_key = acme.api_key, ca_file = acme.ca_file }
+  end)
+  after_each(function() h:close() end)
+
+  local function chunk(size)
+    local _, _, _, _, _, value = h:perform("GET", "/customers?sliceSize=" .. size, nil, nil, nil,
+                                           lazy_plan, { Customer = Customer })
+    return value
+  end
+
+  it("gives result as a cursor that decodes the items as they are asked for", function()
+    local eager = select(6, h:perform("GET", "/customers?sliceSize=50", nil, nil, nil, true))
+    local c = chunk(50)
+    assert.equal("userdata", type(c.result))
+    assert.equal("string", type(c.offset))
+    assert.is_true(c.hasNext)
+    local cur = c.result
+    assert.equal(50, cur:size())
+    assert.equal(50, cur:left())
+    local first = cur:next()
+    assert.equal(Customer, getmetatable(first))
+    assert.same(eager.result[1], setmetatable(first, nil))
+    local t = {}
+    assert.equal(10, cur:fill(t, 10))
+    for i = 1, 10 do assert.equal(eager.result[i + 1].id, t[i].id) end
+    cur:skip(30)
+    assert.equal(9, cur:left())
+    assert.equal(eager.result[42].id, cur:next().id)
+    assert.equal(8, cur:fill(t, 100))
+    assert.equal(eager.result[50].id, t[8].id)
+    assert.equal(0, cur:left())
+    assert.is_nil(cur:next())
+    assert.equal(0, cur:fill(t, 5))
+  end)
+
+  it("checks the whole answer first: a broken one comes back as a body", function()
+    local status, headers, body, _, _, value = h:perform("GET", "/_test/not-json", nil, nil, nil,
+                                                         lazy_plan, {})
+    assert.equal(200, status)
+    assert.equal("table", type(headers))
+    assert.equal("string", type(body))
+    assert.is_nil(value)
+  end)
+
+  it("keeps its bytes after close, and after its client closed", function()
+    local cur = chunk(100).result
+    cur:close()
+    assert.is_nil(cur:next())
+    cur = chunk(100).result
+    local again = chunk(100).result -- the first cursor's bytes are still its own
+    h:close()
+    local n = 0
+    while cur:next() do n = n + 1 end
+    assert.equal(100, n)
+    assert.equal(100, again:size())
+    assert.truthy(again:next())
+  end)
+
+  it("lets a cursor and its bytes be collected", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    weak[1] = chunk(50).result
+    weak[1]:next()
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(weak[1])
+    assert.equal(50, chunk(50).result:size()) -- and the client goes on
+  end)
+end)
+
 describe("core.plain_target", function()
   it("tells whether a target holds no space, control character or DEL", function()
     assert.is_true(core.plain_target("/customers/1?x=%20"))

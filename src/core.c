@@ -377,6 +377,7 @@ static int client_close(lua_State *L) {
   sa_client *c = luaL_checkudata(L, 1, CLIENT_MT);
   if (c->busy) return luaL_error(L, "cannot close a " CLIENT_MT " during a transfer");
   sa_client_release(c);
+  sa_buf_free(&c->spare);
   return 0;
 }
 
@@ -622,6 +623,7 @@ static int push_refused(lua_State *L, const sa_call *k) {
 /* ---------------------------------------------------------------- decoding from the buffer */
 
 #define BUFFER_MT "studioapi.Client.buffer"
+#define CURSOR_MT "studioapi.Client.cursor"
 
 /* A box without user values (compat.h's lua_newuserdatauv gives each one a table on LuaJIT). */
 #if LUA_VERSION_NUM >= 504
@@ -655,6 +657,153 @@ static int wants_decoding(lua_State *L, const sa_transfer *x, const sa_call *k) 
          x->body.len > 0 && !x->nomem && is_json_response(&x->head);
 }
 
+/* ---------------------------------------------------------------- lazy arrays */
+
+/* A chunk's `result` when the plan marks it lazy: where the next element starts in the answer's
+ * bytes, which stay in the box they were decoded from (taken over from the receive buffer, no
+ * copy). Each element is decoded when asked for, so a chunk costs one element's tables at a time
+ * rather than all of them. User values: 1 the elements' plan node, 2 the metatables, 3 the
+ * client, whose spare buffer takes the bytes back once the last element is out (for the next
+ * request), 4 the box, which owns the bytes until then (and frees them if it is collected). */
+typedef struct sa_cursor {
+  sa_buf *body;    /* the box's buffer: data NULL once given back */
+  size_t pos;      /* where the next element starts */
+  int left, count; /* elements not handed out yet, and in all */
+  int busy;        /* decoding: close waits (a raise in there leaves it to __gc) */
+  sa_client *c;
+  sa_json_shape hints[SA_JSON_HINT_LEVELS + 1];
+} sa_cursor;
+
+/* The bytes go to the client's spare buffer when it is open and has none, else are freed. */
+static void cursor_release(sa_cursor *k) {
+  if (k->body->data != NULL && k->c->multi != NULL && k->c->spare.data == NULL) {
+    k->c->spare = *k->body;
+    k->c->spare.len = 0;
+    memset(k->body, 0, sizeof *k->body);
+  } else
+    sa_buf_free(k->body);
+  k->left = 0;
+}
+
+/* cursor:next() -> the next element (entities per the plan), or nothing when all are out;
+ * nil, message if it cannot be decoded (every element was checked when the answer came). */
+static int cursor_next(lua_State *L) {
+  sa_cursor *k = luaL_checkudata(L, 1, CURSOR_MT);
+  size_t pos = k->pos;
+  if (k->left <= 0 || k->busy || k->body->data == NULL) return 0;
+  lua_settop(L, 1);
+  lua_getiuservalue(L, 1, 1);
+  lua_getiuservalue(L, 1, 2);
+  k->busy = 1;
+  if (!sa_json_push_next(L, k->body->data, k->body->len, &pos, 2, 3, k->hints)) {
+    k->busy = 0;
+    return 2;
+  }
+  k->busy = 0;
+  k->pos = pos;
+  if (--k->left == 0) cursor_release(k);
+  return 1;
+}
+
+/* cursor:fill(t, n) -> count: the next elements (at most n) at t[1..count]; 0 when all are out;
+ * nil, message as for next. One call for many elements: a loop over t is what a JIT compiles. */
+static int cursor_fill(lua_State *L) {
+  sa_cursor *k = luaL_checkudata(L, 1, CURSOR_MT);
+  lua_Integer n = luaL_checkinteger(L, 3);
+  size_t pos = k->pos;
+  int got;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (n > k->left) n = k->left;
+  if (n <= 0 || k->busy || k->body->data == NULL) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  lua_settop(L, 3);
+  lua_getiuservalue(L, 1, 1);
+  lua_getiuservalue(L, 1, 2);
+  k->busy = 1;
+  got = sa_json_fill(L, k->body->data, k->body->len, &pos, (int)n, 2, 4, 5, k->hints);
+  k->busy = 0;
+  if (got < 0) return 2;
+  k->pos = pos;
+  if ((k->left -= got) == 0) cursor_release(k);
+  lua_pushinteger(L, got);
+  return 1;
+}
+
+/* cursor:skip(n): passes over n elements without making them (a resumed chunk's delivered ones). */
+static int cursor_skip(lua_State *L) {
+  sa_cursor *k = luaL_checkudata(L, 1, CURSOR_MT);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  size_t pos = k->pos;
+  if (n <= 0 || k->left <= 0 || k->busy || k->body->data == NULL) return 0;
+  if (n > k->left) n = k->left;
+  if (!sa_json_skip_next(L, k->body->data, k->body->len, &pos, (int)n)) return 2;
+  k->pos = pos;
+  k->left -= (int)n;
+  if (k->left == 0) cursor_release(k);
+  return 0;
+}
+
+/* cursor:size() -> the number of elements, cursor:left() -> those not handed out yet. */
+static int cursor_size(lua_State *L) {
+  lua_pushinteger(L, ((sa_cursor *)luaL_checkudata(L, 1, CURSOR_MT))->count);
+  return 1;
+}
+
+static int cursor_left(lua_State *L) {
+  lua_pushinteger(L, ((sa_cursor *)luaL_checkudata(L, 1, CURSOR_MT))->left);
+  return 1;
+}
+
+/* cursor:close(), also __close: the bytes go back now (else the box frees them when collected). */
+static int cursor_close(lua_State *L) {
+  sa_cursor *k = luaL_checkudata(L, 1, CURSOR_MT);
+  if (!k->busy) cursor_release(k);
+  return 0;
+}
+
+static const luaL_Reg cursor_methods[] = {
+    {"next", cursor_next}, {"fill", cursor_fill},   {"skip", cursor_skip}, {"size", cursor_size},
+    {"left", cursor_left}, {"close", cursor_close}, {NULL, NULL}};
+
+static const luaL_Reg cursor_meta[] = {{"__close", cursor_close}, {NULL, NULL}};
+
+/* The decoder's hook for a lazy array: a cursor over the bytes in the box at box_idx. */
+typedef struct lazy_maker {
+  sa_json_lazy base;
+  sa_client *c;
+  int box_idx;
+  int made; /* a cursor refers to the box: the bytes stay there */
+} lazy_maker;
+
+static void push_cursor(lua_State *L, sa_json_lazy *self, size_t start, size_t end, int count,
+                        int node, int mts) {
+  lazy_maker *z = (lazy_maker *)self;
+  sa_cursor *k;
+  (void)end;
+  k = lua_newuserdatauv(L, sizeof *k, 4);
+  memset(k, 0, sizeof *k);
+  luaL_setmetatable(L, CURSOR_MT);
+  lua_pushliteral(L, "items");
+  lua_rawget(L, node);
+  lua_setiuservalue(L, -2, 1);
+  if (mts != 0)
+    lua_pushvalue(L, mts);
+  else
+    lua_pushnil(L);
+  lua_setiuservalue(L, -2, 2);
+  lua_pushvalue(L, 1); /* the client */
+  lua_setiuservalue(L, -2, 3);
+  lua_pushvalue(L, z->box_idx);
+  lua_setiuservalue(L, -2, 4);
+  k->body = lua_touserdata(L, z->box_idx);
+  k->c = z->c;
+  k->pos = start + 1;
+  k->left = k->count = count;
+  z->made = 1;
+}
+
 /* The body moves back into the slot for the next request; a closed client leaves it to the box. */
 static void give_back(sa_client *c, sa_transfer *x, sa_buf *box) {
   if (c->multi == NULL) return;
@@ -671,18 +820,23 @@ static void give_back(sa_client *c, sa_transfer *x, sa_buf *box) {
  * a buffer of its own rather than freeing this one. */
 static int push_decoded(lua_State *L, sa_client *c, sa_transfer *x, const sa_call *k) {
   int top = lua_gettop(L);
+  lazy_maker z;
   sa_buf *box = new_box(L, sizeof *box);
   memset(box, 0, sizeof *box);
   luaL_setmetatable(L, BUFFER_MT);
   *box = x->body;
   memset(&x->body, 0, sizeof x->body);
-  if (!sa_json_push_plan(L, box->data, box->len, lua_istable(L, 7) ? 7 : 0, 8) ||
+  z.base.push = push_cursor;
+  z.c = c;
+  z.box_idx = top + 1;
+  z.made = 0;
+  if (!sa_json_push_plan(L, box->data, box->len, lua_istable(L, 7) ? 7 : 0, 8, &z.base) ||
       lua_isnil(L, -1)) {
     give_back(c, x, box);
     lua_settop(L, top);
     return 0;
   }
-  give_back(c, x, box);
+  if (!z.made) give_back(c, x, box); /* else the cursor's: it gives the bytes back when done */
   sa_transfer_finish(x);
   lua_pushinteger(L, (lua_Integer)k->status);
   lua_pushnil(L);
@@ -707,6 +861,10 @@ static int client_perform(lua_State *L) {
   sa_transfer *x = &c->xfer[0];
   sa_call k;
   int st;
+  if (x->body.data == NULL && c->spare.data != NULL) { /* a lazy array's buffer, given back */
+    x->body = c->spare;
+    memset(&c->spare, 0, sizeof c->spare);
+  }
   if (c->busy)
     return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
   prepare_request(L, c, x, &k);
@@ -778,6 +936,12 @@ int luaopen_studioapi_core(lua_State *L) {
   if (luaL_newmetatable(L, BUFFER_MT)) {
     lua_pushcfunction(L, buffer_gc);
     lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, CURSOR_MT)) {
+    luaL_setfuncs(L, cursor_meta, 0);
+    luaL_newlib(L, cursor_methods);
+    lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);
   luaL_newlib(L, core_functions);

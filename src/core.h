@@ -70,6 +70,7 @@ typedef struct sa_client {
   uint64_t key_hash; /* the limiter's name for the key (ratelimit.c); the key is not kept */
   uint64_t rng;      /* backoff jitter, per client: no global state */
   sa_transfer xfer[SA_POOL_SIZE];
+  sa_buf spare; /* a receive buffer a lazy array gave back (core.c), for the next empty slot */
 } sa_client;
 
 /* The outcome of one exchange when the transfer failed. */

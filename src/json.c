@@ -81,24 +81,28 @@ static const char str_escape[256] = {
 /* Decoder                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-#define HINT_LEVELS 32 /* depths that remember the size of their last object and array */
+#define HINT_LEVELS SA_JSON_HINT_LEVELS /* depths that remember their last sizes */
 
 /* The sizes of the last object and array seen at one place: a depth, or a member key. A hint is
  * consumed when read and set again when its container closes, so every preallocated slot was paid
  * for by a container of the input (no blow-up from one huge array followed by many small ones). */
-typedef struct shape {
-  int obj, arr;
-} shape;
+typedef sa_json_shape shape;
 
 #define KEY_CACHE_BITS   7
 #define KEY_CACHE_SIZE   (1 << KEY_CACHE_BITS)
 #define KEY_CACHE_MAXLEN 40
 
-/* Registry name of the key cache's table: its strings at 1..KEY_CACHE_SIZE, the key_cache box at
- * KEY_CACHE_SIZE + 1. One per lua_State, kept across documents: the answers of one API share
- * their keys, so a small answer finds them interned already, and every document's shapes help the
- * next one's pre-sizing. */
-#define JSON_KEYS_NAME "studioapi.json.keys"
+/* Registry name of the key cache's table: its strings at 1..KEY_CACHE_SIZE, then (KEYS_*) the
+ * key_cache box, json_array_mt and the plan nodes' member names, so that a decode finds all it
+ * needs with one registry lookup (the cursors of lazy arrays decode one element per call). One
+ * per lua_State, kept across documents: the answers of one API share their keys, so a small
+ * answer finds them interned already, and every document's shapes help the next one's
+ * pre-sizing. */
+#define JSON_KEYS_NAME  "studioapi.json.keys"
+#define KEYS_BOX        (KEY_CACHE_SIZE + 1)
+#define KEYS_ARRAY_MT   (KEY_CACHE_SIZE + 2)
+#define KEYS_PLAN_NAMES (KEY_CACHE_SIZE + 3) /* "schema", "fields", "items", "lazy" */
+#define KEYS_SLOTS      (KEY_CACHE_SIZE + 6)
 
 /* The cached keys, whose strings the table anchors. A decode that runs inside another (from a
  * metatable's __index or a finaliser) shares it: each entry is updated with no allocation between
@@ -125,9 +129,11 @@ typedef struct decoder {
   const char *err_what;
   int cache_idx; /* stack slot of the key cache's table */
   key_cache *kc;
-  int names_idx; /* with a plan: the slots of the strings "schema", "fields", "items" (+0..2) */
+  int names_idx; /* with a plan: the slots of "schema", "fields", "items", "lazy" (+0..3) */
   int mts_idx;   /* with a plan: the slot of the metatables by schema, 0 when none were given */
-  shape at_depth[HINT_LEVELS + 1]; /* the last one serves every deeper level */
+  sa_json_lazy *lazy; /* what stands in for a root member's array marked lazy; NULL: none */
+  shape *at_depth;    /* HINT_LEVELS + 1 of them: the last one serves every deeper level */
+  shape own_depth[HINT_LEVELS + 1];
   char small[256];
 } decoder;
 
@@ -367,9 +373,10 @@ static char *put_utf8(char *w, unsigned cp) {
 /* The string that starts at s has a backslash, a control character or the end of input at p.
  * First pass: find the closing quote and validate everything; second pass: unescape into the
  * scratch area, which is large enough because no escape is shorter than what it stands for. */
-static const char *parse_string_slow(decoder *d, const char *s, const char *p) {
-  const char *end = d->end, *q = p;
-  char *out, *w;
+/* The closing quote of the string whose bytes from q on are not scanned yet, every escape and
+ * byte checked as the decoder reads them; NULL on an error. */
+static const char *string_close(decoder *d, const char *q) {
+  const char *end = d->end;
   for (;;) {
     unsigned char c;
     if (q >= end) return fail(d, end, ERR_AT, "unterminated string");
@@ -405,7 +412,13 @@ static const char *parse_string_slow(decoder *d, const char *s, const char *p) {
       return fail(d, q, ERR_AT, "invalid escape sequence");
     }
   }
+  return q;
+}
 
+static const char *parse_string_slow(decoder *d, const char *s, const char *p) {
+  const char *q = string_close(d, p);
+  char *out, *w;
+  if (q == NULL) return NULL;
   out = scratch_reserve(d, (size_t)(q - s));
   memcpy(out, s, (size_t)(p - s));
   w = out + (p - s);
@@ -551,6 +564,88 @@ static const char *parse_key(decoder *d, const char *p, int depth, shape **sh) {
 
 #define DEPTH_MSG "nesting deeper than " JSON_XSTR(SA_JSON_MAX_DEPTH) " levels"
 
+static const char *skip_value(decoder *d, const char *p, int depth);
+
+/* p is at '[' or '{': goes past the container, checking it as the decoder would read it but
+ * making nothing (numbers excepted, popped at once). *count, when given, counts the elements. */
+static const char *skip_container(decoder *d, const char *p, int depth, int *count) {
+  const char *end = d->end;
+  char close = *p == '{' ? '}' : ']';
+  if (depth >= SA_JSON_MAX_DEPTH) return fail(d, p, ERR_AT, DEPTH_MSG);
+  p = skip_ws(p + 1, end);
+  if (p < end && *p == close) return p + 1;
+  for (;;) {
+    if (close == '}') {
+      if (p >= end || *p != '"') return fail(d, p, ERR_EXPECT, "a string key");
+      if ((p = skip_value(d, p, depth + 1)) == NULL) return NULL;
+      p = skip_ws(p, end);
+      if (p >= end || *p != ':') return fail(d, p, ERR_EXPECT, "':'");
+      p = skip_ws(p + 1, end);
+    }
+    if ((p = skip_value(d, p, depth + 1)) == NULL) return NULL;
+    if (count != NULL) ++*count;
+    p = skip_ws(p, end);
+    if (p < end && *p == ',') {
+      const char *comma = p;
+      p = skip_ws(p + 1, end);
+      if (p < end && *p == close) return fail(d, comma, ERR_AT, "trailing comma");
+    } else if (p < end && *p == close) {
+      return p + 1;
+    } else
+      return fail(d, p, ERR_EXPECT, close == '}' ? "',' or '}'" : "',' or ']'");
+  }
+}
+
+/* Goes past the value at p as skip_container does. */
+static const char *skip_value(decoder *d, const char *p, int depth) {
+  const char *end = d->end;
+  if (p >= end) return fail(d, p, ERR_EXPECT, "a value");
+  switch (*p) {
+  case '"': {
+    const char *q = scan_string(p + 1, end);
+    if (q < end && *q == '"') return q + 1;
+    q = string_close(d, q);
+    return q != NULL ? q + 1 : NULL;
+  }
+  case '{':
+  case '[':
+    return skip_container(d, p, depth, NULL);
+  case 't':
+    return parse_literal(d, p, "true", 4);
+  case 'f':
+    return parse_literal(d, p, "false", 5);
+  case 'n':
+    return parse_literal(d, p, "null", 4);
+  default:
+    if (*p != '-' && (*p < '0' || *p > '9')) return fail(d, p, ERR_EXPECT, "a value");
+    p = parse_number(d, p);
+    if (p != NULL) lua_pop(d->L, 1);
+    return p;
+  }
+}
+
+/* Whether the plan node at node says `lazy = true`. */
+static int plan_lazy(decoder *d, int node) {
+  lua_State *L = d->L;
+  int lazy;
+  lua_pushvalue(L, d->names_idx + 3);
+  lua_rawget(L, node);
+  lazy = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return lazy;
+}
+
+/* A root member's array whose node says lazy: checked and counted, not made; d->lazy pushes what
+ * stands in for it (over the node's slot, as a value would). p is at '['. */
+static const char *push_lazy(decoder *d, const char *p, int child) {
+  const char *start = p;
+  int count = 0;
+  if ((p = skip_container(d, p, 1, &count)) == NULL) return NULL;
+  d->lazy->push(d->L, d->lazy, (size_t)(start - d->start), (size_t)(p - d->start), count, child,
+                d->mts_idx);
+  return p;
+}
+
 /* The plan node's member `name` (0 "schema", 1 "fields", 2 "items") pushed when it is a table:
  * returns its slot; 0 (and nothing pushed) otherwise. */
 static int plan_get(decoder *d, int node, int name) {
@@ -669,7 +764,10 @@ static const char *parse_object(decoder *d, const char *p, int depth, shape *sh,
       }
     } else {
       int child = fields != 0 && p < end && (*p == '{' || *p == '[') ? plan_member(d, fields) : 0;
-      p = parse_value(d, p, depth + 1, member, child);
+      if (child != 0 && depth == 0 && d->lazy != NULL && *p == '[' && plan_lazy(d, child))
+        p = push_lazy(d, p, child);
+      else
+        p = parse_value(d, p, depth + 1, member, child);
       if (p == NULL) return NULL;
       if (child != 0) lua_replace(L, child); /* the value takes the node's slot */
       lua_rawset(L, obj);
@@ -729,44 +827,68 @@ static const char *parse_value(decoder *d, const char *p, int depth, shape *sh, 
   }
 }
 
-int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts) {
+/* Sets d up over [s, s + len) and pushes its slots from base + 1 on: the key cache, json_array_mt,
+ * the scratch, and with a plan the node member names. plan and mts are absolute slots or 0.
+ * Returns base. */
+static int decoder_open(decoder *d, lua_State *L, const char *s, size_t len, int plan, int mts) {
+  int i, base = lua_gettop(L);
+  luaL_checkstack(L, 12, "studioapi.json");
+  lua_getfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME); /* base + 1: the key cache's table */
+  if (!lua_istable(L, -1)) luaL_error(L, "studioapi: sa_json_open was not called");
+  lua_rawgeti(L, base + 1, KEYS_ARRAY_MT); /* base + 2 */
+  lua_pushnil(L);                          /* base + 3: the scratch userdata, once needed */
+  lua_rawgeti(L, base + 1, KEYS_BOX);
+  d->kc = (key_cache *)lua_touserdata(L, -1); /* anchored by the table */
+  lua_pop(L, 1);
+  if (d->kc == NULL || !lua_istable(L, base + 2))
+    luaL_error(L, "studioapi: sa_json_open was not called");
+  if (s == NULL) s = "";
+  d->L = L;
+  d->start = s;
+  d->end = s + len;
+  d->cache_idx = base + 1;
+  d->mt_idx = base + 2;
+  d->scratch_idx = base + 3;
+  d->scratch = d->small;
+  d->scratch_cap = sizeof d->small;
+  d->names_idx = base + 4;
+  d->mts_idx = mts;
+  d->lazy = NULL;
+  if (plan != 0) /* base + 4 .. 7: the plan nodes' member names */
+    for (i = 0; i < 4; i++)
+      lua_rawgeti(L, base + 1, KEYS_PLAN_NAMES + i);
+  d->err_what = NULL;
+  d->at_depth = d->own_depth;
+  memset(d->own_depth, 0, sizeof d->own_depth);
+  return base;
+}
+
+/* Ends a decode that started at base: the value (p != NULL) or nil and the message. */
+static int decoder_close(decoder *d, int base, const char *p) {
+  if (p == NULL) {
+    lua_settop(d->L, base);
+    lua_pushnil(d->L);
+    push_error(d);
+    return 0;
+  }
+  lua_replace(d->L, base + 1);
+  lua_settop(d->L, base + 1);
+  return 1;
+}
+
+static int table_slot(lua_State *L, int idx) {
+  return idx != 0 && lua_istable(L, idx) ? lua_absindex(L, idx) : 0;
+}
+
+int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts,
+                      sa_json_lazy *lazy) {
   decoder d;
   const char *p;
   int base;
-
-  plan = plan != 0 && lua_istable(L, plan) ? lua_absindex(L, plan) : 0;
-  mts = mts != 0 && lua_istable(L, mts) ? lua_absindex(L, mts) : 0;
-  base = lua_gettop(L);
-  luaL_checkstack(L, 12, "studioapi.json");
-  luaL_getmetatable(L, SA_JSON_ARRAY_MT); /* base + 1 */
-  if (!lua_istable(L, -1)) luaL_error(L, "studioapi: sa_json_open was not called");
-  lua_pushnil(L); /* base + 2: the scratch userdata, once needed */
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME); /* base + 3: the key cache's table */
-  if (!lua_istable(L, -1)) luaL_error(L, "studioapi: sa_json_open was not called");
-  lua_rawgeti(L, base + 3, KEY_CACHE_SIZE + 1);
-  d.kc = (key_cache *)lua_touserdata(L, -1); /* anchored by the table */
-  lua_pop(L, 1);
-  if (d.kc == NULL) luaL_error(L, "studioapi: sa_json_open was not called");
-  if (s == NULL) s = "";
-  d.L = L;
-  d.start = s;
-  d.end = s + len;
-  d.mt_idx = base + 1;
-  d.scratch_idx = base + 2;
-  d.scratch = d.small;
-  d.scratch_cap = sizeof d.small;
-  d.cache_idx = base + 3;
-  d.names_idx = base + 4;
-  d.mts_idx = mts;
-  if (plan != 0) { /* base + 4 .. 6: the plan nodes' member names, interned once */
-    lua_pushliteral(L, "schema");
-    lua_pushliteral(L, "fields");
-    lua_pushliteral(L, "items");
-  }
-  d.err_what = NULL;
-  memset(d.at_depth, 0, sizeof d.at_depth);
-
-  p = skip_ws(s, d.end);
+  plan = table_slot(L, plan);
+  base = decoder_open(&d, L, s, len, plan, table_slot(L, mts));
+  d.lazy = plan != 0 ? lazy : NULL;
+  p = skip_ws(d.start, d.end);
   if (p == d.end) {
     p = fail(&d, p, ERR_EMPTY, "empty document");
   } else if (*p == 'n') { /* a top-level null is nil, not json_null */
@@ -778,19 +900,69 @@ int sa_json_push_plan(lua_State *L, const char *s, size_t len, int plan, int mts
     p = skip_ws(p, d.end);
     if (p < d.end) p = fail(&d, p, ERR_EXPECT, "end of input");
   }
-  if (p == NULL) {
-    lua_settop(L, base);
-    lua_pushnil(L);
-    push_error(&d);
-    return 0;
+  return decoder_close(&d, base, p);
+}
+
+int sa_json_push_next(lua_State *L, const char *s, size_t len, size_t *pos, int node, int mts,
+                      sa_json_shape *hints) {
+  decoder d;
+  const char *p;
+  int base;
+  node = table_slot(L, node);
+  base = decoder_open(&d, L, s, len, node, table_slot(L, mts));
+  d.at_depth = hints;
+  p = parse_value(&d, skip_ws(d.start + *pos, d.end), 0, depth_shape(&d, 0), node);
+  if (p != NULL) {
+    p = skip_ws(p, d.end);
+    if (p < d.end && *p == ',') p++;
+    *pos = (size_t)(p - d.start);
   }
-  lua_replace(L, base + 1);
-  lua_settop(L, base + 1);
-  return 1;
+  return decoder_close(&d, base, p);
+}
+
+int sa_json_fill(lua_State *L, const char *s, size_t len, size_t *pos, int n, int t, int node,
+                 int mts, sa_json_shape *hints) {
+  decoder d;
+  const char *p;
+  int i, base;
+  t = lua_absindex(L, t);
+  node = table_slot(L, node);
+  base = decoder_open(&d, L, s, len, node, table_slot(L, mts));
+  d.at_depth = hints;
+  p = d.start + *pos;
+  for (i = 0; i < n; i++) {
+    p = parse_value(&d, skip_ws(p, d.end), 0, depth_shape(&d, 0), node);
+    if (p == NULL) return decoder_close(&d, base, p) - 1;
+    lua_rawseti(L, t, i + 1);
+    p = skip_ws(p, d.end);
+    if (p < d.end && *p == ',') p++;
+    *pos = (size_t)(p - d.start);
+  }
+  lua_settop(L, base);
+  return n;
+}
+
+int sa_json_skip_next(lua_State *L, const char *s, size_t len, size_t *pos, int n) {
+  decoder d;
+  const char *p;
+  int base = decoder_open(&d, L, s, len, 0, 0);
+  p = d.start + *pos;
+  while (n-- > 0 && p != NULL) {
+    p = skip_value(&d, skip_ws(p, d.end), 2);
+    if (p != NULL) {
+      p = skip_ws(p, d.end);
+      if (p < d.end && *p == ',') p++;
+    }
+  }
+  if (p != NULL) {
+    *pos = (size_t)(p - d.start);
+    lua_pushboolean(L, 1);
+  }
+  return decoder_close(&d, base, p);
 }
 
 int sa_json_push(lua_State *L, const char *s, size_t len) {
-  return sa_json_push_plan(L, s, len, 0, 0);
+  return sa_json_push_plan(L, s, len, 0, 0, NULL);
 }
 
 /* core.json_decode(str [, plan [, metatables]]) → value | nil, message */
@@ -802,7 +974,7 @@ static int json_decode(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   s = lua_tolstring(L, 1, &len);
   lua_settop(L, 3); /* the string stays anchored at 1 */
-  return sa_json_push_plan(L, s, len, 2, 3) ? 1 : 2;
+  return sa_json_push_plan(L, s, len, 2, 3, NULL) ? 1 : 2;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1140,11 +1312,21 @@ void sa_json_open(lua_State *L) {
   lua_setfield(L, -2, "json_array_mt");
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME);
   if (!lua_istable(L, -1)) { /* the key cache, once per lua_State too */
+    static const char *const names[] = {"schema", "fields", "items", "lazy"};
     key_cache *kc;
-    lua_createtable(L, KEY_CACHE_SIZE + 1, 0);
+    int i;
+    lua_pop(L, 1);
+    lua_createtable(L, KEYS_SLOTS, 0);
     kc = (key_cache *)json_newbox(L, sizeof *kc);
     memset(kc, 0, sizeof *kc);
-    lua_rawseti(L, -2, KEY_CACHE_SIZE + 1);
+    lua_rawseti(L, -2, KEYS_BOX);
+    luaL_getmetatable(L, SA_JSON_ARRAY_MT);
+    lua_rawseti(L, -2, KEYS_ARRAY_MT);
+    for (i = 0; i < 4; i++) {
+      lua_pushstring(L, names[i]);
+      lua_rawseti(L, -2, KEYS_PLAN_NAMES + i);
+    }
+    lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, JSON_KEYS_NAME);
   }
   lua_pop(L, 1);

@@ -147,15 +147,19 @@ function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/
     local op = op_id and OPS[op_id]
     -- The items come out of the decoder as entities, with metatables per chunk (they hold the
     -- chunk's fetch time): no walk over the chunk, no wrapping as they are handed out.
-    local plan = op and op.item_schema and entity.chunk_plan(op.item_schema) or true
+    -- items() asks for a lazy chunk: a cursor decodes its items one at a time.
+    local schema = op and op.item_schema
+    local plan, lazy_plan = entity.chunk_plan(schema), entity.chunk_plan(schema, true)
     if what:sub(1, 1) == "/" then
       local spec = { method = "GET", path = what }
-      fetch = function(q)
+      fetch = function(q, lazy)
         spec.query = q
-        return fetch_json(self, spec, plan, entity.context())
+        return fetch_json(self, spec, lazy and lazy_plan or plan, entity.context())
       end
     else
-      fetch = function(q) return call(self, op_id, q, plan, entity.context()) end
+      fetch = function(q, lazy)
+        return call(self, op_id, q, lazy and lazy_plan or plan, entity.context())
+      end
     end
     return pager_mod.new(fetch, query, { offset = opts and opts.offset, skip = opts and opts.skip,
                                          max_items = opts and opts.max_items,

@@ -253,7 +253,7 @@ local function node_for(name)
   return node
 end
 
-local array_plans, chunk_plans = {}, {}
+local array_plans, chunk_plans, lazy_chunk_plans = {}, {}, {}
 
 --- The decoder's plan for a response of `shape` (as for `wrap`), or nil when nothing in it
 -- becomes an entity. Decoding with it and a `context` gives what `wrap` would.
@@ -270,13 +270,15 @@ function _M.plan(shape)
   return nil
 end
 
---- The plan for a chunk `{result = [items], offset, hasNext}` whose items are of schema `name`:
--- the items become entities, the chunk itself stays a plain table.
-function _M.chunk_plan(name)
-  local plan = chunk_plans[name]
+--- The plan for a chunk `{result = [items], offset, hasNext}` whose items are of schema `name`
+-- (nil: plain items): the items become entities, the chunk itself stays a plain table. With
+-- `lazy`, `result` comes as a cursor that decodes the items one at a time (studioapi.pager).
+function _M.chunk_plan(name, lazy)
+  local cache = lazy and lazy_chunk_plans or chunk_plans
+  local plan = cache[name or false]
   if not plan then
-    plan = { fields = { result = { items = node_for(name) } } }
-    chunk_plans[name] = plan
+    plan = { fields = { result = { items = name and node_for(name) or nil, lazy = lazy } } }
+    cache[name or false] = plan
   end
   return plan
 end

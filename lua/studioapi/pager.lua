@@ -12,12 +12,16 @@ local type, tostring, error, setmetatable = type, tostring, error, setmetatable
 
 local _M = {}
 
+local BATCH = 8 -- items a cursor decodes per call: few live tables, little call overhead
+
 local Pager = { __name = "studioapi.Pager" }
 Pager.__index = Pager
 _M.Pager = Pager
 
---- Creates a pager. `fetch(query)` returns one decoded chunk or `nil, err`; `wrap(item, chunk_no)`
--- (optional) turns an item into an entity as it is handed out, so only items actually used pay.
+--- Creates a pager. `fetch(query, lazy)` returns one decoded chunk or `nil, err`; with `lazy` its
+-- `result` may be a cursor (studioapi.core: `size()`, `fill(t, n)`, `skip(n)`, `close()`) that
+-- decodes the items a few at a time as they are handed out, rather than a table.
+-- `wrap(item, chunk_no)` (optional) turns an item into an entity as it is handed out.
 -- opts: `offset`, `skip` (resume point), `max_items` (stop after that many), `mode` (informative).
 function _M.new(fetch, query, opts, wrap)
   opts = opts or {}
@@ -44,15 +48,17 @@ local function fail(self, err)
   error(err, 0)
 end
 
--- Fetches the chunk at self.offset; returns it and the next offset, raising on failure.
-function Pager:_next_chunk()
+-- Fetches the chunk at self.offset; returns it and the next offset, raising on failure. `lazy`:
+-- the chunk's result may be a cursor.
+function Pager:_next_chunk(lazy)
   local q = self._query
   q.offset = self.offset
-  local chunk, err = self._fetch(q)
+  local chunk, err = self._fetch(q, lazy)
   q.offset = nil
   if not chunk then fail(self, err) end
-  if type(chunk) ~= "table" or type(chunk.result) ~= "table" or type(chunk.hasNext) ~= "boolean"
-  then
+  local rtype = type(chunk) == "table" and type(chunk.result)
+  if (rtype ~= "table" and not (lazy and rtype == "userdata"))
+     or type(chunk.hasNext) ~= "boolean" then
     fail(self, errors.new {
       code = "decode", message = "not a chunk: expected {result, offset, hasNext}",
     })
@@ -91,18 +97,36 @@ function Pager:pages()
 end
 
 --- Iterator over every record across all chunks: `for customer in pager:items() do … end`.
--- Memory stays bounded by one chunk.
+-- Memory stays bounded by one chunk: its bytes, its items decoded one at a time (a cursor), or
+-- its table when the fetch gives one.
 function Pager:items()
-  local items, i, n, next_offset, has_next = nil, 0, 0, nil, true
+  local items, cursor, i, n, next_offset, has_next = nil, nil, 0, 0, nil, true
+  local batch, bi, bn = {}, 0, 0 -- a cursor's items decoded ahead, batch[bi + 1 .. bn]
   local wrap, max_items = self._wrap, self.max_items
   return function()
     while true do
       if max_items and self.delivered >= max_items then return nil end
-      if items and i < n then
+      if (items or cursor) and i < n then
+        local item
+        if cursor then
+          if bi == bn then
+            local err
+            bn, err = cursor:fill(batch, BATCH)
+            if not bn or bn == 0 then
+              bn = 0
+              fail(self, errors.new { code = "decode", message = "chunk item " .. (i + 1) .. ": "
+                                      .. tostring(err or "missing") })
+            end
+            bi = 0
+          end
+          bi = bi + 1
+          item = batch[bi]
+        else
+          item = items[i + 1]
+        end
         i = i + 1
         self.skip = i
         self.delivered = self.delivered + 1
-        local item = items[i]
         if i == n then
           -- The chunk's last item is out: the resume point moves to the next chunk.
           if has_next then self.offset, self.skip = next_offset, 0 else self.done = true end
@@ -110,13 +134,26 @@ function Pager:items()
         if wrap then item = wrap(item, self.chunks) end
         return item
       end
-      if self.done or (items and not has_next) then self.done = true return nil end
+      if self.done or ((items or cursor) and not has_next) then self.done = true return nil end
       -- The delivered chunk becomes garbage before the next one is decoded: one chunk live.
-      items = nil
+      if cursor then cursor:close() end
+      items, cursor, bi, bn = nil, nil, 0, 0
       local chunk
-      chunk, next_offset = self:_next_chunk()
-      items, n, has_next = chunk.result, #chunk.result, chunk.hasNext
+      chunk, next_offset = self:_next_chunk(true)
+      local result = chunk.result
+      has_next = chunk.hasNext
+      if type(result) == "table" then
+        items, n = result, #result
+      else
+        cursor, n = result, result:size()
+      end
       i = self.skip < n and self.skip or n
+      if cursor and i > 0 then
+        local ok, err = cursor:skip(i)
+        if ok == nil and err then
+          fail(self, errors.new { code = "decode", message = "chunk: " .. tostring(err) })
+        end
+      end
       if n == 0 or i == n then
         -- Nothing (more) to deliver from this chunk.
         if has_next then self.offset, self.skip = next_offset, 0 else self.done = true end
