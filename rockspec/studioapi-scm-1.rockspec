@@ -27,7 +27,8 @@ build = {
   type = "builtin",
   modules = {
     ["studioapi.core"] = {
-      sources = { "src/core.c", "src/transport.c", "src/json.c", "src/retry.c", "src/ratelimit.c" },
+      sources = { "src/core.c", "src/transport.c", "src/json.c", "src/retry.c", "src/ratelimit.c",
+                  "src/multipart.c" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
@@ -42,6 +43,7 @@ build = {
     ["studioapi.pager"] = "lua/studioapi/pager.lua",
     ["studioapi.params"] = "lua/studioapi/params.lua",
     ["studioapi.resources"] = "lua/studioapi/resources.lua",
+    ["studioapi.upload"] = "lua/studioapi/upload.lua",
     ["studioapi.webhook"] = "lua/studioapi/webhook.lua",
   },
 }

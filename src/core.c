@@ -14,6 +14,7 @@
 #include "compat.h"
 #include "core.h"
 #include "json.h"
+#include "multipart.h"
 #include "ratelimit.h"
 #include "retry.h"
 
@@ -543,7 +544,8 @@ static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x, sa_call 
   lua_settop(L, 8); /* 1 client, 2 method, 3 target, 4 headers, 5 body, 6 idempotent, 7, 8 */
   check_target(L, target, tlen);
   if (!lua_isnil(L, 5)) {
-    body = luaL_checklstring(L, 5, &blen);
+    if (!lua_istable(L, 5)) /* a table: the parts of a multipart body (sa_mime_build) */
+      body = luaL_checklstring(L, 5, &blen);
     if (method[0] == 'G' || method[0] == 'H')
       luaL_argerror(L, 5, lua_pushfstring(L, "a %s request takes no body", method));
   }
@@ -866,14 +868,20 @@ static int client_perform(lua_State *L) {
     memset(&c->spare, 0, sizeof c->spare);
   }
   if (c->busy)
-    return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
+    return luaL_error(L, "a " CLIENT_MT
+                         " cannot be used from its own sleep, clock, on_event or on_progress");
   prepare_request(L, c, x, &k);
+  if (!sa_mime_build(L, x, 5)) return 6; /* a file part cannot be read: nothing was sent */
   c->busy = 1;
   st = sa_call_run(&k);
   c->busy = 0;
   curl_slist_free_all(x->extra);
   curl_slist_free_all(x->retry);
   x->extra = x->retry = NULL;
+  if (sa_mime_done(L, x)) { /* on_progress raised: its error, now that libcurl is done */
+    sa_transfer_finish(x);
+    return lua_error(L);
+  }
   if (st == SA_CALL_DONE) {
     int n = wants_decoding(L, x, &k) ? push_decoded(L, c, x, &k) : 0;
     return n > 0 ? n : push_call(L, &k);
@@ -948,5 +956,6 @@ int luaopen_studioapi_core(lua_State *L) {
   lua_pushstring(L, sa_curl_version());
   lua_setfield(L, -2, "curl_version");
   sa_json_open(L);
+  sa_multipart_open(L); /* core.file_info, and the client's download method */
   return 1;
 }

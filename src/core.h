@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <curl/curl.h>
 
 #if defined(__GNUC__)
@@ -40,6 +41,12 @@ typedef struct sa_transfer {
   int sends;                /* times libcurl sent the request in this transfer (see on_prereq) */
   int guard;                /* refuse libcurl's silent re-send: the request is not idempotent */
   int resend_refused;       /* ... and it tried one, so the transfer was aborted */
+  /* multipart.c: a multipart body, a download's file, callbacks into Lua */
+  curl_mime *mime;          /* this request's multipart body, or NULL */
+  struct sa_upload *upload; /* what its parts read from, and on_progress; or NULL */
+  FILE *sink;               /* a download's file: a 2xx body goes there, not into body */
+  curl_off_t sunk;          /* bytes written to sink by this attempt (sa_transfer_setup resets) */
+  int aborted;              /* a callback failed or raised and aborted the transfer: no retry */
   char errbuf[CURL_ERROR_SIZE];
 } sa_transfer;
 
@@ -71,6 +78,7 @@ typedef struct sa_client {
   uint64_t rng;      /* backoff jitter, per client: no global state */
   sa_transfer xfer[SA_POOL_SIZE];
   sa_buf spare; /* a receive buffer a lazy array gave back (core.c), for the next empty slot */
+  sa_transfer *download; /* client:download's transfer (multipart.c), made on first use */
 } sa_client;
 
 /* The outcome of one exchange when the transfer failed. */

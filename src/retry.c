@@ -254,7 +254,7 @@ static int after_429(sa_call *k) {
 
 static int next(sa_call *k) {
   const char *reason;
-  if (k->x->nomem) return SA_CALL_DONE;
+  if (k->x->nomem || k->x->aborted) return SA_CALL_DONE; /* aborted: see multipart.c */
   if (k->rc == CURLE_OK && k->status == 429) return after_429(k);
   if ((reason = transient(k)) == NULL || !repeatable(k) || k->attempts >= k->c->retry.max_attempts)
     return SA_CALL_DONE;

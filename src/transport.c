@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "multipart.h"
 
 /* A response buffer that grew past this is freed after the request instead of kept. */
 #define SA_BUF_KEEP ((size_t)1 << 20)
@@ -201,6 +202,9 @@ int sa_transfer_prepare(sa_client *c, sa_transfer *x) {
  * the caller keeps it alive until the transfer ended. */
 int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
                       struct curl_slist *headers, const char *body, size_t len, int guard) {
+  /* A multipart body (multipart.c) stays bound across attempts: binding it again would reset
+   * the state libcurl rewinds it by. Unbinding sets the method, so it comes before HTTPGET. */
+  if (x->mime == NULL) SETOPT(x, CURLOPT_MIMEPOST, (curl_mime *)NULL);
   SETOPT(x, CURLOPT_POSTFIELDS, (const char *)NULL);
   SETOPT(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
   SETOPT(x, CURLOPT_HTTPGET, 1L);
@@ -213,7 +217,9 @@ int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
     if (strcmp(method, "POST") != 0) SETOPT(x, CURLOPT_CUSTOMREQUEST, method);
     /* POST, PUT and PATCH always carry a body (maybe empty: "Content-Length: 0"), DELETE
      * only when given one. */
-    if (body != NULL || strcmp(method, "DELETE") != 0) {
+    if (x->mime != NULL) /* a multipart body; libcurl rewinds it before each send */
+      SETOPT(x, CURLOPT_MIMEPOST, x->mime);
+    else if (body != NULL || strcmp(method, "DELETE") != 0) {
       SETOPT(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
       SETOPT(x, CURLOPT_POSTFIELDS, body != NULL ? body : "");
     }
@@ -224,7 +230,8 @@ int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
   SETOPT(x, CURLOPT_FRESH_CONNECT, (long)guard);
 #endif
   x->guard = guard;
-  x->sends = x->resend_refused = 0;
+  x->sends = x->resend_refused = x->aborted = 0;
+  x->sunk = 0; /* a download's file is written from its start again (multipart.c) */
   x->errbuf[0] = '\0';
   x->nomem = 0;
   x->body.len = x->head.len = 0;
@@ -332,6 +339,7 @@ void sa_transfer_finish(sa_transfer *x) {
  * multi, clean it up, then the multi handle, then what the handles pointed at (slists). */
 void sa_client_release(sa_client *c) {
   int i;
+  sa_multipart_release(c); /* the download transfer, a leftover multipart body or file */
   for (i = 0; i < SA_POOL_SIZE; i++) {
     sa_transfer *x = &c->xfer[i];
     if (x->active && c->multi != NULL) curl_multi_remove_handle(c->multi, x->easy);

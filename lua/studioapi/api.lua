@@ -7,6 +7,7 @@ local errors = require "studioapi.errors"
 local pager_mod = require "studioapi.pager"
 local resources = require "studioapi.resources"
 local json = require "studioapi.json"
+local upload = require "studioapi.upload"
 
 local type, pairs, ipairs, error, tostring, next = type, pairs, ipairs, error, tostring, next
 
@@ -70,10 +71,18 @@ function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/
       query.method, query.path = op.method, op.path
       return nil, query
     end
-    local body = params.body
-    if op.body and op.body.kind == "multipart" then
-      return nil, errors.new { code = "invalid_argument", reference = "parts",
-                               message = op_id .. ": multipart uploads are not supported yet" }
+    local body, form = params.body, nil
+    if op.body and op.body.kind == "multipart" then -- the parts, checked against the operation's
+      local ferr
+      form, ferr = upload.operation_form(op_id, op, params)
+      if not form then
+        ferr.method, ferr.path = op.method, path
+        return nil, ferr
+      end
+    elseif params.parts ~= nil or params.on_progress ~= nil then
+      return nil, errors.new { code = "invalid_argument", reference = "parts", attempts = 0,
+                               outcome = "not_sent",
+                               message = op_id .. ": this operation takes no multipart parts" }
     end
     if body ~= nil and not (op.body and op.body.kind == "json") then
       return nil, errors.new { code = "invalid_argument", reference = "body",
@@ -96,7 +105,7 @@ function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/
       plan, mts = entity.plan(op.response), entity.context()
     end
     local value, derr = fetch_json(self, {
-      method = op.method, path = path, query = query, json = body,
+      method = op.method, path = path, query = query, json = body, multipart = form,
       idempotent = reads_only(op_id, op) or nil,
     }, plan, mts)
     if value == nil then return nil, derr end

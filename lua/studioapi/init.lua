@@ -5,6 +5,7 @@ local core = require "studioapi.core"
 local errors = require "studioapi.errors"
 local json = require "studioapi.json"
 local language = require "studioapi.language"
+local upload = require "studioapi.upload"
 
 local type, pairs, ipairs, tostring, error, setmetatable = type, pairs, ipairs, tostring, error,
                                                             setmetatable
@@ -62,8 +63,8 @@ local POLICY_RANGES = {
 }
 local REQUEST_FIELDS = {
   method = "string", path = "string", query = "table", json = "table", body = "string",
-  content_type = "string", multipart = "table", headers = "table", language = "string",
-  idempotent = "boolean",
+  content_type = "string", multipart = "table", on_progress = "function", headers = "table",
+  language = "string", idempotent = "boolean",
 }
 local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 
@@ -287,7 +288,23 @@ local function send(self, spec, level, decode, mts)
   if type(path) ~= "string" or byte(path, 1) ~= 47 then -- "/"
     error("client:request: path must be a string starting with '/'", level)
   end
-  if spec.multipart then error("client:request: multipart uploads are not supported yet", 2) end
+  local form -- a multipart body (studioapi.upload): checked whole before anything is sent
+  if spec.multipart then
+    if spec.json or spec.body then
+      error("client:request: give one of multipart, json or body", level)
+    end
+    if method == "GET" or method == "HEAD" then
+      error("client:request: a " .. method .. " request takes no multipart body", level)
+    end
+    local ferr
+    form, ferr = upload.form(spec.multipart, spec.on_progress)
+    if not form then
+      ferr.method, ferr.path = method, path
+      return nil, ferr
+    end
+  elseif spec.on_progress then
+    error("client:request: on_progress is for multipart uploads", level)
+  end
   if spec.json and spec.body then error("client:request: give json or body, not both", level) end
 
   if not plain_target(path) then
@@ -307,6 +324,8 @@ local function send(self, spec, level, decode, mts)
     lines = { "Content-Type: application/json" }
   elseif body then
     lines = { "Content-Type: " .. (spec.content_type or "application/octet-stream") }
+  elseif form then
+    body = form -- libcurl writes "Content-Type: multipart/form-data; boundary=…" itself
   end
   if spec.language then
     local lang, lerr = language.normalize(spec.language)
@@ -428,6 +447,8 @@ function Client:delete(path, query) return call(self, "DELETE", path, query) end
 
 -- call, pager, each, refresh and the friendly namespaces (client.customers, …): api.lua.
 require("studioapi.api").install(Client, decoded_result, fetch_json)
+-- upload and download: upload.lua.
+upload.install(Client, fetch_json)
 
 --- Checks the key: `HEAD` on the base URL answers 200 for a valid key and 401 otherwise.
 -- @treturn true|nil

@@ -85,11 +85,12 @@ local function path_value(v)
   return tostring(v)
 end
 
--- Keys of `params` that are not parameters of the operation.
-local RESERVED = { body = true, parts = true }
+-- Keys of `params` that are not parameters of the operation (on_progress: for uploads).
+local RESERVED = { body = true, parts = true, on_progress = true }
 
 --- Checks `params` for operation `op` (named `op_id`) and returns `path, query`, or `nil, err`.
--- `params` holds path and query parameters by their API names; `body` and `parts` are left alone.
+-- `params` holds path and query parameters by their API names; `body`, `parts` and `on_progress`
+-- are left alone.
 function _M.build(op_id, op, params)
   local query = {}
   local path = op.path
