@@ -107,7 +107,7 @@ asan:
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined'
 	@mkdir -p $(BUILD) && : > $(BUILD)/asan-results.txt
 	@RESULTS=$(abspath $(BUILD)/asan-results.txt) ASAN_OPTIONS=detect_leaks=0 \
-	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+	  PATH="$(CURDIR)/tools/asan-bin:$$PATH" LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
 	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua5.4/?.so;;" \
 	  tools/with-sandbox tools/run-specs lua5.4 $(SPECS); st=$$?; \
 	  tools/sum-results $(BUILD)/asan-results.txt; exit $$st

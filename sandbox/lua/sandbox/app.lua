@@ -125,10 +125,19 @@ function _M.handle()
   return handle(req, handler, a1, a2, a3)
 end
 
--- nginx's 444 (a dropped connection) is logged as status 0: nothing was answered.
+-- The entry is written in the body filter at the end of the answer, before nginx sends its last
+-- bytes: a client that has the whole answer can read the log and find it there (the log phase
+-- runs after the answer went out, too late for a spec that checks right away). An answer that
+-- never reaches a body filter (nginx's 444, a dropped connection) is written in the log phase,
+-- as status 0: nothing was answered.
+function _M.body_filter()
+  if ngx.arg[2] then _M.log() end
+end
+
 function _M.log()
   local req = ngx.ctx.sandbox
-  if not req then return end
+  if not req or req.logged then return end
+  req.logged = true
   local status = ngx.status
   reqlog.record {
     time = math.floor(req.time * 1000 + 0.5) / 1000, tenant = req.tenant and req.tenant.name,

@@ -101,15 +101,25 @@ function _M.serve()
 end
 
 -- The log phase: the request, where it went and whether it carried a key (never the key).
-function _M.log()
+-- As in sandbox.app: written at the end of the answer, before its last bytes leave, so a client
+-- that has the whole file finds the entry; the bytes sent are counted as they pass.
+function _M.body_filter()
   local req = ngx.ctx.files
   if not req then return end
+  req.sent = (req.sent or 0) + #(ngx.arg[1] or "")
+  if ngx.arg[2] then _M.log() end
+end
+
+function _M.log()
+  local req = ngx.ctx.files
+  if not req or req.logged then return end
+  req.logged = true
   local status = ngx.status
   reqlog.record {
     time = math.floor(req.time * 1000 + 0.5) / 1000, tenant = req.tenant,
     method = req.method, path = req.path, endpoint = req.method .. " /files",
     status = status == 444 and 0 or status, attempt = 1, host = req.host, api_key = req.api_key,
-    bytes = tonumber(ngx.var.content_length) or 0, sent = tonumber(ngx.var.body_bytes_sent) or 0,
+    bytes = tonumber(ngx.var.content_length) or 0, sent = req.sent or 0,
   }
 end
 

@@ -15,7 +15,10 @@ local _M = {}
 local SIZE = 10000
 
 ---Records a finished request: {time, tenant?, method, path, endpoint, status, attempt}.
+-- A request that arrived before the last reset is not recorded: a slow one finishing late (its
+-- client gave up long ago) must not show up in the log of whatever a spec does next.
 function _M.record(entry)
+  if entry.time < (dict:get("log:reset_at") or 0) then return end
   entry.seq = dict:incr("log:n", 1, 0)
   dict:set("log:" .. entry.seq % SIZE, cjson.encode(entry))
 end
@@ -43,8 +46,11 @@ function _M.list(tenant, since)
   return out
 end
 
----Hides every entry so far; their sequence numbers are not given again.
+---Hides every entry so far, and every request that arrived before now and is still running;
+-- sequence numbers are not given again.
 function _M.clear()
+  ngx.update_time()
+  dict:set("log:reset_at", ngx.now())
   dict:set("log:first", (dict:get("log:n") or 0) + 1)
 end
 
