@@ -372,11 +372,14 @@ static sa_client *check_client(lua_State *L) {
   return c;
 }
 
+static void cancel_started(sa_client *c);
+
 /* close, __gc and __close: idempotent. No Lua code runs while a transfer is in flight, so busy
  * can only be seen once callbacks into Lua exist; refuse rather than free a running handle. */
 static int client_close(lua_State *L) {
   sa_client *c = luaL_checkudata(L, 1, CLIENT_MT);
   if (c->busy) return luaL_error(L, "cannot close a " CLIENT_MT " during a transfer");
+  cancel_started(c);
   sa_client_release(c);
   sa_buf_free(&c->spare);
   return 0;
@@ -534,14 +537,14 @@ static int idempotent_method(const char *m) {
 }
 
 /* Checks perform's arguments and fills the call k on slot x; raises on a caller's mistake.
- * Nothing is copied: the target, the body (5), the base URL (9), the URL (10) and the hook
- * runner (11) stay anchored on the stack until the call ended; 7 and 8 are the decode plan and
- * its metatables (see push_decoded). */
+ * Nothing is copied: the target, the body (5), the base URL (10), the URL (11) and the hook
+ * runner (12) stay anchored on the stack until the call ended; 7 and 8 are the decode plan and
+ * its metatables (see push_decoded), 9 h:start's pending call to reuse. */
 static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x, sa_call *k) {
   const char *method = METHODS[luaL_checkoption(L, 2, NULL, METHODS)];
   size_t tlen, blen = 0;
   const char *target = luaL_checklstring(L, 3, &tlen), *body = NULL;
-  lua_settop(L, 8); /* 1 client, 2 method, 3 target, 4 headers, 5 body, 6 idempotent, 7, 8 */
+  lua_settop(L, 9); /* 1 client, 2 method, 3 target, 4 headers, 5 body, 6 idempotent, 7 .. 9 */
   check_target(L, target, tlen);
   if (!lua_isnil(L, 5)) {
     if (!lua_istable(L, 5)) /* a table: the parts of a multipart body (sa_mime_build) */
@@ -554,22 +557,22 @@ static void prepare_request(lua_State *L, sa_client *c, sa_transfer *x, sa_call 
   x->extra = NULL;
   memset(k, 0, sizeof *k);
   k->headers = request_headers(L, c, x, body != NULL);
-  lua_settop(L, 8); /* the slots below are counted from here */
+  lua_settop(L, 9); /* the slots below are counted from here */
   lua_getiuservalue(L, 1, SA_UV_BASE_URL);
-  lua_pushvalue(L, 9);
+  lua_pushvalue(L, 10);
   lua_pushvalue(L, 3);
   lua_concat(L, 2); /* the URL, which libcurl copies */
   lua_pushcfunction(L, sa_call_hook_runner);
   luaL_checkstack(L, 8, "studioapi: no stack space for the call's hooks");
   k->L = L;
   k->client_idx = 1;
-  k->runner_idx = 11;
+  k->runner_idx = 12;
   k->c = c;
   k->x = x;
   k->method = method;
   k->target = target;
-  k->base = lua_tostring(L, 9);
-  k->url = lua_tostring(L, 10);
+  k->base = lua_tostring(L, 10);
+  k->url = lua_tostring(L, 11);
   k->body = body;
   k->body_len = blen;
   k->idempotent = idempotent_method(method) || lua_toboolean(L, 6);
@@ -892,6 +895,195 @@ static int client_perform(lua_State *L) {
   return luaL_error(L, "studioapi: not enough memory");
 }
 
+/* ---------------------------------------------------------------- started calls (prefetch) */
+
+#define PENDING_MT "studioapi.Client.pending"
+
+/* A call begun by h:start on a slot of its own (1 .. SA_POOL_SIZE - 1): its request is out and
+ * its answer waits in the socket until h:finish. User values (what the call points at, anchored
+ * meanwhile): 1 the client, 2 the target, 3 the base URL, 4 the URL, 5 the decode plan, 6 its
+ * metatables, 7 the body. A pending call that is cancelled or collected, or whose client closes,
+ * is taken off the multi handle, and the limiter counts it as sent. */
+typedef struct sa_pending {
+  sa_call k;
+  sa_transfer *x; /* the slot while started */
+  int state;
+} sa_pending;
+
+enum { PENDING_OVER, PENDING_STARTED, PENDING_REFUSED };
+
+/* Frees the slot of a started call that will not be finished. */
+static void pending_cancel(sa_pending *p) {
+  sa_transfer *x = p->x;
+  sa_client *c = p->k.c;
+  if (p->state != PENDING_STARTED) {
+    p->state = PENDING_OVER;
+    return;
+  }
+  p->state = PENDING_OVER;
+  p->x = NULL;
+  if (c->multi != NULL) { /* a closed client let go of its transfers already */
+    if (x->active) curl_multi_remove_handle(c->multi, x->easy);
+    x->active = 0;
+    curl_slist_free_all(x->extra);
+    curl_slist_free_all(x->retry);
+    x->extra = x->retry = NULL;
+    sa_transfer_finish(x);
+  }
+  x->reserved = 0;
+  x->call = NULL;
+  sa_call_cancel(&p->k);
+}
+
+/* p:cancel(), also __close and __gc: idempotent. */
+static int pending_gc(lua_State *L) {
+  pending_cancel(lua_touserdata(L, 1));
+  return 0;
+}
+
+static int pending_cancel_method(lua_State *L) {
+  pending_cancel(luaL_checkudata(L, 1, PENDING_MT));
+  return 0;
+}
+
+/* h:start(method, target, headers, body, idempotent [, decode [, metatables [, reuse]]]) -> a
+ * pending call, or nothing when every slot is taken (the caller then calls perform in time).
+ * The limiter admits it and its request goes out now; h:finish gives what perform would. A
+ * hook's error is raised, and a refusal of the limiter is what finish returns. reuse: a pending
+ * call of this client that is over, made the new one (a pager's prefetches use one object for
+ * the walk: a finaliser per chunk holds the collector back). */
+static int client_start(lua_State *L) {
+  sa_client *c = check_client(L);
+  sa_transfer *x = NULL;
+  sa_pending *p;
+  sa_call k;
+  int i, st;
+  if (c->busy)
+    return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
+  for (i = 1; i < SA_POOL_SIZE && x == NULL; i++)
+    if (!c->xfer[i].reserved) x = &c->xfer[i];
+  if (x == NULL) return 0;
+  if (!lua_isnoneornil(L, 5) && !lua_isstring(L, 5))
+    return luaL_argerror(L, 5, "h:start takes a string body");
+  if (!sa_transfer_prepare(c, x)) return luaL_error(L, "studioapi: cannot create a libcurl handle");
+  prepare_request(L, c, x, &k); /* 9 reuse, 10 base URL, 11 URL, 12 hook runner */
+  p = luaL_testudata(L, 9, PENDING_MT);
+  if (p != NULL && p->state == PENDING_OVER && p->k.c == c)
+    lua_pushvalue(L, 9); /* 13 */
+  else {
+    p = lua_newuserdatauv(L, sizeof *p, 7);
+    memset(p, 0, sizeof *p); /* PENDING_OVER: __gc is safe from here on */
+    luaL_setmetatable(L, PENDING_MT);
+  }
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, 13, 1);
+  lua_pushvalue(L, 3);
+  lua_setiuservalue(L, 13, 2);
+  lua_pushvalue(L, 10);
+  lua_setiuservalue(L, 13, 3);
+  lua_pushvalue(L, 11);
+  lua_setiuservalue(L, 13, 4);
+  lua_pushvalue(L, 7);
+  lua_setiuservalue(L, 13, 5);
+  lua_pushvalue(L, 8);
+  lua_setiuservalue(L, 13, 6);
+  lua_pushvalue(L, 5);
+  lua_setiuservalue(L, 13, 7);
+  p->k = k;
+  p->x = x;
+  x->reserved = 1; /* a hook that starts another call meanwhile takes another slot */
+  x->call = &p->k;
+  p->state = PENDING_STARTED; /* from here a raise leaves the cleanup to __gc */
+  c->busy = 1;
+  st = sa_call_start(&p->k);
+  c->busy = 0;
+  if (st == SA_CALL_STARTED) {
+    lua_settop(L, 13);
+    return 1;
+  }
+  p->state = PENDING_OVER; /* nothing in flight */
+  p->x = NULL;
+  x->reserved = 0;
+  x->call = NULL;
+  curl_slist_free_all(x->extra);
+  curl_slist_free_all(x->retry);
+  x->extra = x->retry = NULL;
+  sa_transfer_finish(x);
+  if (st == SA_CALL_REFUSED) {
+    p->state = PENDING_REFUSED;
+    lua_settop(L, 13);
+    return 1;
+  }
+  if (st == SA_CALL_RAISED) return lua_error(L);
+  return luaL_error(L, "studioapi: not enough memory");
+}
+
+/* h:finish(pending) -> what h:perform returns, for the call h:start began: waits for its answer
+ * (the timeout counts from now), goes on with the retry policy, decodes as asked. */
+static int client_finish(lua_State *L) {
+  sa_client *c = check_client(L);
+  sa_pending *p = luaL_checkudata(L, 2, PENDING_MT);
+  sa_transfer *x = p->x;
+  int st;
+  if (c->busy)
+    return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
+  if (p->k.c != c) return luaL_argerror(L, 2, "a call started by another client");
+  if (p->state == PENDING_REFUSED) {
+    p->state = PENDING_OVER;
+    return push_refused(L, &p->k);
+  }
+  if (p->state != PENDING_STARTED) return luaL_argerror(L, 2, "finished or cancelled already");
+  /* perform's slots: 3 target, 5 body, 7 plan, 8 metatables, 10 base URL, 11 URL, 12 runner */
+  lua_settop(L, 2);
+  lua_getiuservalue(L, 2, 2);
+  lua_pushnil(L);
+  lua_getiuservalue(L, 2, 7);
+  lua_pushnil(L);
+  lua_getiuservalue(L, 2, 5);
+  lua_getiuservalue(L, 2, 6);
+  lua_pushnil(L);
+  lua_getiuservalue(L, 2, 3);
+  lua_getiuservalue(L, 2, 4);
+  lua_pushcfunction(L, sa_call_hook_runner); /* 12 */
+  luaL_checkstack(L, 8, "studioapi: no stack space for the call's hooks");
+  p->k.L = L;
+  p->k.client_idx = 1;
+  p->k.runner_idx = 12;
+  p->state = PENDING_OVER;
+  p->x = NULL;
+  x->call = NULL;
+  if (x->body.data == NULL && c->spare.data != NULL) { /* a lazy array's buffer, given back */
+    x->body = c->spare;
+    memset(&c->spare, 0, sizeof c->spare);
+  }
+  c->busy = 1;
+  st = sa_call_finish(&p->k);
+  c->busy = 0;
+  x->reserved = 0;
+  curl_slist_free_all(x->extra);
+  curl_slist_free_all(x->retry);
+  x->extra = x->retry = NULL;
+  if (st == SA_CALL_DONE) {
+    int n = wants_decoding(L, x, &p->k) ? push_decoded(L, c, x, &p->k) : 0;
+    return n > 0 ? n : push_call(L, &p->k);
+  }
+  sa_transfer_finish(x);
+  if (st == SA_CALL_REFUSED) return push_refused(L, &p->k);
+  if (st == SA_CALL_RAISED) return lua_error(L);
+  return luaL_error(L, "studioapi: not enough memory");
+}
+
+/* Started calls of a client that closes: the limiter counts them as sent now, not when their
+ * pending objects are collected (sa_client_release takes their transfers off). */
+static void cancel_started(sa_client *c) {
+  int i;
+  for (i = 1; i < SA_POOL_SIZE; i++)
+    if (c->xfer[i].call != NULL) {
+      sa_call_cancel(c->xfer[i].call);
+      c->xfer[i].call = NULL;
+    }
+}
+
 /* ---------------------------------------------------------------- module functions */
 
 /* Monotonic seconds: for timeouts, backoff and rate windows, immune to clock changes. */
@@ -914,8 +1106,11 @@ static int core_limiter_endpoints(lua_State *L) {
   return 2;
 }
 
-static const luaL_Reg client_methods[] = {
-    {"perform", client_perform}, {"close", client_close}, {NULL, NULL}};
+static const luaL_Reg client_methods[] = {{"perform", client_perform},
+                                          {"start", client_start},
+                                          {"finish", client_finish},
+                                          {"close", client_close},
+                                          {NULL, NULL}};
 
 static const luaL_Reg client_meta[] = {{"__gc", client_close},
                                        {"__close", client_close},
@@ -949,6 +1144,17 @@ int luaopen_studioapi_core(lua_State *L) {
   if (luaL_newmetatable(L, CURSOR_MT)) {
     luaL_setfuncs(L, cursor_meta, 0);
     luaL_newlib(L, cursor_methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, PENDING_MT)) {
+    lua_pushcfunction(L, pending_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, pending_gc);
+    lua_setfield(L, -2, "__close");
+    lua_newtable(L);
+    lua_pushcfunction(L, pending_cancel_method);
+    lua_setfield(L, -2, "cancel");
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

@@ -41,6 +41,11 @@ typedef struct sa_transfer {
   int sends;                /* times libcurl sent the request in this transfer (see on_prereq) */
   int guard;                /* refuse libcurl's silent re-send: the request is not idempotent */
   int resend_refused;       /* ... and it tried one, so the transfer was aborted */
+  int done;                 /* finished on the multi handle (collect), with this result: */
+  CURLcode result;
+  int async;    /* begun by h:start: libcurl's timeouts off, sa_transfer_wait counts its own */
+  int reserved; /* held by a started call (h:start) until it is finished or cancelled */
+  struct sa_call *call; /* that call, for h:close to cancel (core.c) */
   /* multipart.c: a multipart body, a download's file, callbacks into Lua */
   curl_mime *mime;          /* this request's multipart body, or NULL */
   struct sa_upload *upload; /* what its parts read from, and on_progress; or NULL */
@@ -66,6 +71,7 @@ typedef struct sa_limits {
 
 typedef struct sa_client {
   CURLM *multi;                    /* NULL once closed: this is the "closed" flag */
+  CURLSH *share;                   /* TLS sessions and DNS, shared by the slots' handles */
   struct curl_slist *headers;      /* prepared at new: key, language, agent, accept, expect */
   struct curl_slist *headers_body; /* the same plus "Content-Type:" for bodies without one */
   long timeout_ms, connect_timeout_ms;
@@ -97,6 +103,10 @@ int sa_transfer_prepare(sa_client *c, sa_transfer *x);
 int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
                       struct curl_slist *headers, const char *body, size_t len, int guard);
 CURLcode sa_transfer_run(sa_client *c, sa_transfer *x, long *status);
+/* sa_transfer_run in two halves: begin adds x to the multi handle (async: the request goes out
+ * now, libcurl's timeouts off), wait drives it to its end (several transfers may be in flight). */
+CURLcode sa_transfer_begin(sa_client *c, sa_transfer *x, int async);
+CURLcode sa_transfer_wait(sa_client *c, sa_transfer *x, long *status);
 void sa_transfer_classify(sa_transfer *x, CURLcode rc, sa_failure *f);
 void sa_transfer_finish(sa_transfer *x);
 void sa_buf_free(sa_buf *b);

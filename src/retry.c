@@ -314,18 +314,29 @@ static int retry_headers(sa_call *k) {
   return 1;
 }
 
-/* One exchange, from setup to the limiter's stamp. */
-static int attempt(sa_call *k, sa_rl_entry *slot) {
+/* One exchange, from setup to the limiter's stamp, in two halves: the request goes out (async:
+ * h:start's first attempt, whose answer is waited for by h:finish), then the answer comes in. */
+static int attempt_begin(sa_call *k, sa_rl_entry *slot, int async) {
   sa_transfer *x = k->x;
-  sa_failure f;
-  double lock = 0;
   if (!sa_transfer_setup(x, k->method, k->url, k->attempts > 0 ? x->retry : k->headers, k->body,
                          k->body_len, !k->idempotent)) {
     sa_rl_done(slot, 0, 0);
     return SA_CALL_NOMEM;
   }
   k->attempts++;
-  k->rc = sa_transfer_run(k->c, x, &k->status);
+  k->rl_slot = slot;
+  k->begun = sa_transfer_begin(k->c, x, async);
+  return GO;
+}
+
+static int attempt_end(sa_call *k) {
+  sa_transfer *x = k->x;
+  sa_rl_entry *slot = k->rl_slot;
+  sa_failure f;
+  double lock = 0;
+  k->rl_slot = NULL;
+  k->status = 0;
+  k->rc = k->begun != CURLE_OK ? k->begun : sa_transfer_wait(k->c, x, &k->status);
   if (k->rc == CURLE_OK && k->status == 0) { /* not HTTP: a network failure */
     strcpy(x->errbuf, "no HTTP status in the response");
     k->rc = CURLE_WEIRD_SERVER_REPLY;
@@ -346,9 +357,11 @@ static int attempt(sa_call *k, sa_rl_entry *slot) {
   return GO;
 }
 
-int sa_call_run(sa_call *k) {
+/* Before the first attempt: the budget starts. */
+static int call_init(sa_call *k) {
   double start;
   k->attempts = k->maybe_sent = 0;
+  k->rl_slot = NULL;
   k->rc = CURLE_OK;
   k->status = 0;
   k->retry_after = -1;
@@ -360,11 +373,42 @@ int sa_call_run(sa_call *k) {
     if (!now(k, &start)) return SA_CALL_RAISED;
     k->deadline = start + k->c->retry.max_elapsed;
   }
+  return GO;
+}
+
+/* Attempts until the policy is done with the call. */
+static int call_loop(sa_call *k) {
   for (;;) {
     sa_rl_entry *slot = NULL;
     int st;
     if (k->attempts > 0 && !retry_headers(k)) return SA_CALL_NOMEM;
-    if ((st = admit(k, &slot)) != GO || (st = attempt(k, slot)) != GO || (st = next(k)) != GO)
+    if ((st = admit(k, &slot)) != GO || (st = attempt_begin(k, slot, 0)) != GO ||
+        (st = attempt_end(k)) != GO || (st = next(k)) != GO)
       return st;
   }
+}
+
+int sa_call_run(sa_call *k) {
+  int st = call_init(k);
+  return st != GO ? st : call_loop(k);
+}
+
+int sa_call_start(sa_call *k) {
+  sa_rl_entry *slot = NULL;
+  int st;
+  if ((st = call_init(k)) != GO || (st = admit(k, &slot)) != GO ||
+      (st = attempt_begin(k, slot, 1)) != GO)
+    return st;
+  return SA_CALL_STARTED;
+}
+
+int sa_call_finish(sa_call *k) {
+  int st;
+  if ((st = attempt_end(k)) != GO || (st = next(k)) != GO) return st;
+  return call_loop(k);
+}
+
+void sa_call_cancel(sa_call *k) {
+  if (k->rl_slot != NULL) sa_rl_done(k->rl_slot, k->x->sends, 0);
+  k->rl_slot = NULL;
 }

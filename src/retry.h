@@ -20,7 +20,8 @@ enum {
   SA_CALL_DONE,    /* the last attempt's result is in rc/status and the transfer's buffers */
   SA_CALL_REFUSED, /* the limiter refused to wait: nothing sent since; retry_after is set */
   SA_CALL_RAISED,  /* a sleep/clock/on_event function raised: its error is on the stack */
-  SA_CALL_NOMEM
+  SA_CALL_NOMEM,
+  SA_CALL_STARTED /* sa_call_start: the first attempt's request is out, sa_call_finish next */
 };
 
 typedef struct sa_call {
@@ -49,9 +50,20 @@ typedef struct sa_call {
   int hook;                /* which hook the runner calls, and its argument or result */
   double hook_value;
   const struct sa_event *ev;
+  sa_rl_entry *rl_slot; /* the limiter's entry of the attempt in flight */
+  CURLcode begun;       /* sa_transfer_begin's result for it */
 } sa_call;
 
 int sa_call_run(sa_call *k); /* never raises; see the SA_CALL_* values */
+/* sa_call_run in two halves, for h:start and h:finish: start admits the call and sends the first
+ * attempt's request (SA_CALL_STARTED), finish waits for its answer and goes on as sa_call_run.
+ * Between them the hook runner and the strings the call points at must stay anchored, and
+ * k->L, client_idx and runner_idx be set again for finish's stack. A started call that will not
+ * be finished is cancelled: its transfer off the multi handle first, then sa_call_cancel (the
+ * limiter counts it as sent). */
+int sa_call_start(sa_call *k);
+int sa_call_finish(sa_call *k);
+void sa_call_cancel(sa_call *k);
 int sa_call_hook_runner(lua_State *L);
 void sa_sleep(double seconds);
 uint64_t sa_rng_seed(uint64_t seed); /* a state for the backoff jitter, from any seed */

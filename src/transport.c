@@ -4,10 +4,12 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+#include "ratelimit.h"
 #include "multipart.h"
 
 /* A response buffer that grew past this is freed after the request instead of kept. */
@@ -155,6 +157,12 @@ static int on_prereq(void *ud, char *remote_ip, char *local_ip, int remote_port,
  * reuses connections; slot 0's easy handle is made now, the others when first needed. */
 int sa_client_open(sa_client *c) {
   if ((c->multi = curl_multi_init()) == NULL) return 0;
+  /* A second connection (a prefetch while another call runs) resumes the first one's TLS
+   * session instead of a full handshake; one thread per client, so no locks. */
+  if ((c->share = curl_share_init()) == NULL ||
+      curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+      curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
+    return 0;
   return sa_transfer_prepare(c, &c->xfer[0]);
 }
 
@@ -193,6 +201,8 @@ int sa_transfer_prepare(sa_client *c, sa_transfer *x) {
   SETOPT(x, CURLOPT_PREREQFUNCTION, on_prereq);
   SETOPT(x, CURLOPT_PREREQDATA, (void *)x);
 #endif
+  SETOPT(x, CURLOPT_PRIVATE, (void *)x); /* which slot a finished transfer is (collect) */
+  SETOPT(x, CURLOPT_SHARE, c->share);
   return 1;
 }
 
@@ -240,36 +250,105 @@ int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
 
 #undef SETOPT
 
-/* Runs one transfer to its end on the client's multi handle (blocking). On CURLE_OK *status is
- * the HTTP status. A multi-level failure is reported as CURLE_FAILED_INIT with its text in
- * errbuf, so the caller sees one kind of result. */
-CURLcode sa_transfer_run(sa_client *c, sa_transfer *x, long *status) {
-  CURLcode rc = CURLE_FAILED_INIT;
-  CURLMcode mc;
-  CURLMsg *msg;
-  int running = 1, left;
-  *status = 0;
-  if ((mc = curl_multi_add_handle(c->multi, x->easy)) != CURLM_OK) goto multi_failed;
-  x->active = 1;
-  do {
-    mc = curl_multi_perform(c->multi, &running);
-    if (mc == CURLM_OK && running) /* waits at most for libcurl's own next timeout */
-      mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
-  } while (mc == CURLM_OK && running);
-  while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
-    if (msg->msg == CURLMSG_DONE && msg->easy_handle == x->easy) rc = msg->data.result;
-  curl_multi_remove_handle(c->multi, x->easy);
-  x->active = 0;
-  if (mc != CURLM_OK) goto multi_failed;
-  if (rc == CURLE_OK) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, status);
-  if (x->resend_refused)
-    strcpy(x->errbuf, "the connection closed after the request was sent, before any answer; "
-                      "not sent again (it may have been processed)");
-  return rc;
-multi_failed:
+static CURLcode multi_failed(sa_transfer *x, CURLMcode mc) {
   strncpy(x->errbuf, curl_multi_strerror(mc), CURL_ERROR_SIZE - 1);
   x->errbuf[CURL_ERROR_SIZE - 1] = '\0';
   return CURLE_FAILED_INIT;
+}
+
+/* Reads the multi handle's messages: each finished transfer's result goes to its slot (several
+ * may be in flight: a prefetch finishes while another call drives the multi handle). */
+static void collect(sa_client *c, sa_transfer *x) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+    sa_transfer *done = NULL;
+    char *p = NULL;
+    if (msg->msg != CURLMSG_DONE) continue;
+    if (msg->easy_handle == x->easy)
+      done = x;
+    else if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p) == CURLE_OK)
+      done = (sa_transfer *)(void *)p;
+    if (done != NULL) {
+      done->done = 1;
+      done->result = msg->data.result;
+    }
+  }
+}
+
+/* Adds x to the client's multi handle. With async (a prefetch) the request also goes out now
+ * and libcurl's own timeouts are off for it: the answer waits in the socket while the caller is
+ * busy, which is no time of the server's, so sa_transfer_wait counts the timeout from when it
+ * starts waiting. A failure is reported as CURLE_FAILED_INIT with its text in errbuf. */
+CURLcode sa_transfer_begin(sa_client *c, sa_transfer *x, int async) {
+  CURLMcode mc;
+  int running;
+  x->done = 0;
+  x->result = CURLE_OK;
+  x->async = async;
+  long timeout = async ? 0L : c->timeout_ms, connect = async ? 0L : c->connect_timeout_ms;
+  if (curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK ||
+      curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, connect) != CURLE_OK)
+    return CURLE_FAILED_INIT;
+  if ((mc = curl_multi_add_handle(c->multi, x->easy)) != CURLM_OK) return multi_failed(x, mc);
+  x->active = 1;
+  if (async) { /* drive it until the request is out: a new connection takes a few rounds */
+    double until = sa_mono_now() + (double)c->connect_timeout_ms / 1000;
+    long sent = 0;
+    for (;;) {
+      if ((mc = curl_multi_perform(c->multi, &running)) != CURLM_OK) break;
+      collect(c, x);
+      if (x->done || sa_mono_now() >= until ||
+          (curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0))
+        return CURLE_OK;
+      if ((mc = curl_multi_poll(c->multi, NULL, 0, 100, NULL)) != CURLM_OK) break;
+    }
+    curl_multi_remove_handle(c->multi, x->easy);
+    x->active = 0;
+    return multi_failed(x, mc);
+  }
+  return CURLE_OK;
+}
+
+/* Drives the multi handle until x (begun) is done, and takes it off. On CURLE_OK *status is the
+ * HTTP status. A multi-level failure is reported as CURLE_FAILED_INIT with its text in errbuf,
+ * so the caller sees one kind of result. */
+CURLcode sa_transfer_wait(sa_client *c, sa_transfer *x, long *status) {
+  CURLMcode mc = CURLM_OK;
+  double deadline = x->async ? sa_mono_now() + (double)c->timeout_ms / 1000 : 0;
+  int running, timed_out = 0;
+  *status = 0;
+  while (!x->done) {
+    if ((mc = curl_multi_perform(c->multi, &running)) != CURLM_OK) break;
+    collect(c, x);
+    if (x->done) break;
+    if (x->async && sa_mono_now() >= deadline) {
+      timed_out = 1;
+      break;
+    }
+    /* waits at most for libcurl's own next timeout, or a second */
+    if ((mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL)) != CURLM_OK) break;
+  }
+  curl_multi_remove_handle(c->multi, x->easy);
+  x->active = 0;
+  if (mc != CURLM_OK) return multi_failed(x, mc);
+  if (timed_out) {
+    snprintf(x->errbuf, CURL_ERROR_SIZE, "Operation timed out after %ld ms waiting for the answer",
+             c->timeout_ms);
+    return CURLE_OPERATION_TIMEDOUT;
+  }
+  if (x->result == CURLE_OK) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, status);
+  if (x->resend_refused)
+    strcpy(x->errbuf, "the connection closed after the request was sent, before any answer; "
+                      "not sent again (it may have been processed)");
+  return x->result;
+}
+
+/* Runs one transfer to its end on the client's multi handle (blocking). */
+CURLcode sa_transfer_run(sa_client *c, sa_transfer *x, long *status) {
+  CURLcode rc = sa_transfer_begin(c, x, 0);
+  *status = 0;
+  return rc != CURLE_OK ? rc : sa_transfer_wait(c, x, status);
 }
 
 /* ---------------------------------------------------------------- failures */
@@ -354,6 +433,8 @@ void sa_client_release(sa_client *c) {
   }
   if (c->multi != NULL) curl_multi_cleanup(c->multi);
   c->multi = NULL;
+  if (c->share != NULL) curl_share_cleanup(c->share); /* after every handle that used it */
+  c->share = NULL;
   curl_slist_free_all(c->headers);
   curl_slist_free_all(c->headers_body);
   c->headers = c->headers_body = NULL;

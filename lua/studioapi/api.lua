@@ -60,11 +60,12 @@ local PAGER_OPTIONS = { offset = true, skip = true, max_items = true }
 
 -- decoded_result (init.lua) turns a response table into the decoded answer; fetch_json sends a
 -- spec and decodes in C (see init.lua's send).
-function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/decoded_result
+-- start_json is fetch_json in two halves (a prefetch).
+function _M.install(Client, _decoded_result, fetch_json, start_json)
   -- One operation: check the parameters, send, decode. The decoder gives the objects their entity
   -- metatables as it makes them (entity.plan); `raw` skips them, or is the plan to use instead
-  -- (a pager's chunk plan), with `mts` its metatables.
-  local function call(self, op_id, params, raw, mts)
+  -- (a pager's chunk plan), with `mts` its metatables. `async` starts it (start_json) instead.
+  local function call(self, op_id, params, raw, mts, async)
     local op = OPS[op_id]
     local path, query = params_mod.build(op_id, op, params)
     if not path then
@@ -103,6 +104,11 @@ function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/
     local plan = raw
     if not raw then
       plan, mts = entity.plan(op.response), entity.context()
+    end
+    if async then -- a pager's prefetch: a GET of a chunked list (async: true, or what to reuse)
+      return start_json(self, { method = op.method, path = path, query = query, json = body,
+                                idempotent = reads_only(op_id, op) or nil }, plan, mts,
+                        async ~= true and async or nil)
     end
     local value, derr = fetch_json(self, {
       method = op.method, path = path, query = query, json = body, multipart = form,
@@ -159,20 +165,30 @@ function _M.install(Client, decoded_result, fetch_json) -- luacheck: ignore 212/
     -- items() asks for a lazy chunk: a cursor decodes its items one at a time.
     local schema = op and op.item_schema
     local plan, lazy_plan = entity.chunk_plan(schema), entity.chunk_plan(schema, true)
+    -- start: the same request in two halves, so the pager can fetch the next chunk while the
+    -- loop works through this one.
+    local start
     if what:sub(1, 1) == "/" then
       local spec = { method = "GET", path = what }
       fetch = function(q, lazy)
         spec.query = q
         return fetch_json(self, spec, lazy and lazy_plan or plan, entity.context())
       end
+      start = function(q, lazy, reuse)
+        spec.query = q
+        return start_json(self, spec, lazy and lazy_plan or plan, entity.context(), reuse)
+      end
     else
       fetch = function(q, lazy)
         return call(self, op_id, q, lazy and lazy_plan or plan, entity.context())
       end
+      start = function(q, lazy, reuse)
+        return call(self, op_id, q, lazy and lazy_plan or plan, entity.context(), reuse or true)
+      end
     end
     return pager_mod.new(fetch, query, { offset = opts and opts.offset, skip = opts and opts.skip,
                                          max_items = opts and opts.max_items,
-                                         mode = op and op.chunked })
+                                         mode = op and op.chunked, start = start })
   end
 
   --- Every record of a chunked list: `for customer in client:each("/customers") do … end`.

@@ -269,12 +269,14 @@ function Client:_check_open()
   if not self._handle then error("studioapi: attempt to use a closed studioapi.Client", 3) end
 end
 
+local settle, Started -- below: what send makes of perform's results; a started request
+
 -- The body of client:request, for a spec whose field names are known to be right. `level` is
 -- the error level of the caller's mistakes. With `decode` (a plan table for the decoder, or true)
 -- a 2xx JSON answer is decoded in C straight from the receive buffer, the objects getting their
 -- metatables from `mts` on the way (studioapi.entity's plans), and comes back as the third
 -- result alone: no body string, no headers table. Anything else returns as from request.
-local function send(self, spec, level, decode, mts)
+local function send(self, spec, level, decode, mts, async)
   level = level + 1
   if not self._handle then error("studioapi: attempt to use a closed studioapi.Client", level) end
   local method = spec.method or "GET"
@@ -353,8 +355,22 @@ local function send(self, spec, level, decode, mts)
   -- decoded (decode): status, nil, nil, attempts, retry_after, value;
   -- a failure:  nil, kind, message, sent, attempts, retry_after (kind "rate_limited": the
   -- limiter would not wait, and nothing was sent since)
-  local status, headers, rbody, v4, v5, v6 = self._handle:perform(method, target, lines, body,
-    spec.idempotent, decode, mts)
+  -- With async the request goes out now and its answer is waited for by finish (a prefetch):
+  -- the fourth result is a Started, or nothing when every slot of the client is taken. async
+  -- may be the pending call of an earlier Started that is over, to be used again.
+  if async then
+    local pending = self._handle:start(method, target, lines, body, spec.idempotent, decode, mts,
+                                       async ~= true and async or nil)
+    if pending == nil then return nil end
+    return nil, nil, nil, setmetatable({ client = self, method = method, path = path,
+                                         pending = pending, t0 = started }, Started)
+  end
+  return settle(self, method, path, started, self._handle:perform(method, target, lines, body,
+    spec.idempotent, decode, mts))
+end
+
+function settle(self, method, path, started, status, headers, rbody, v4, v5, v6)
+  local on_event = self._on_event
   if headers == nil then -- decoded
     if on_event then
       on_event { type = "response", method = method, path = path, status = status,
@@ -433,6 +449,32 @@ local function fetch_json(self, spec, decode, mts)
   return decoded_result(self, res, err)
 end
 
+-- A request that send started (async): finish waits for its answer and returns what fetch_json
+-- would; cancel drops it (the limiter counts it as sent).
+Started = {}
+Started.__index = Started
+
+function Started:finish()
+  local client = self.client
+  local h = client._handle
+  if not h then error("studioapi: attempt to use a closed studioapi.Client", 2) end
+  local res, err, value = settle(client, self.method, self.path, self.t0, h:finish(self.pending))
+  if value ~= nil then return value end
+  if res then res.method, res.path = self.method, self.path end
+  return decoded_result(client, res, err)
+end
+
+function Started:cancel()
+  self.pending:cancel()
+end
+
+-- fetch_json in two halves, to prefetch: the request goes out now and the Started's finish gives
+-- the answer. nil when it cannot start now (every slot of the client taken, or a spec that would
+-- fail before sending): the caller then uses fetch_json. reuse: an earlier Started's `pending`.
+local function start_json(self, spec, decode, mts, reuse)
+  return select(4, send(self, spec, 2, decode or true, mts, reuse or true))
+end
+
 local function call(self, method, path, query, body)
   return fetch_json(self, { method = method, path = path, query = query, json = body })
 end
@@ -446,7 +488,7 @@ function Client:patch(path, body) return call(self, "PATCH", path, nil, body) en
 function Client:delete(path, query) return call(self, "DELETE", path, query) end
 
 -- call, pager, each, refresh and the friendly namespaces (client.customers, …): api.lua.
-require("studioapi.api").install(Client, decoded_result, fetch_json)
+require("studioapi.api").install(Client, decoded_result, fetch_json, start_json)
 -- upload and download: upload.lua.
 upload.install(Client, fetch_json)
 

@@ -22,7 +22,13 @@ _M.Pager = Pager
 -- `result` may be a cursor (studioapi.core: `size()`, `fill(t, n)`, `skip(n)`, `close()`) that
 -- decodes the items a few at a time as they are handed out, rather than a table.
 -- `wrap(item, chunk_no)` (optional) turns an item into an entity as it is handed out.
--- opts: `offset`, `skip` (resume point), `max_items` (stop after that many), `mode` (informative).
+-- opts: `offset`, `skip` (resume point), `max_items` (stop after that many), `mode` (informative),
+-- `start(query, lazy, reuse)` (optional): sends the request for a chunk now and returns an object
+-- whose `finish()` gives what fetch would and whose `cancel()` drops it, or nil; `reuse` is the
+-- `pending` field of an earlier one that is over (one finalisable object per walk, not one per
+-- chunk). With it the pager asks for the next chunk as soon as it knows its offset, and the loop
+-- works through this one while the answer comes; a chunk the loop never reaches is cancelled by
+-- `close`, or when that object is collected.
 function _M.new(fetch, query, opts, wrap)
   opts = opts or {}
   local q = {}
@@ -39,7 +45,9 @@ function _M.new(fetch, query, opts, wrap)
     chunks = 0,                      -- chunks fetched by this pager
     max_items = opts.max_items,
     mode = opts.mode,
-    _fetch = fetch, _query = q, _wrap = wrap,
+    _fetch = fetch, _query = q, _wrap = wrap, _start = opts.start,
+    _prefetched = nil,               -- {offset, lazy, started}: the next chunk, on its way
+    _reuse = nil,                    -- the pending call of the last one, over
   }, Pager)
 end
 
@@ -52,9 +60,18 @@ end
 -- the chunk's result may be a cursor.
 function Pager:_next_chunk(lazy)
   local q = self._query
-  q.offset = self.offset
-  local chunk, err = self._fetch(q, lazy)
-  q.offset = nil
+  local chunk, err
+  local pre = self._prefetched
+  self._prefetched = nil
+  if pre then self._reuse = pre.started.pending end
+  if pre and pre.offset == self.offset and pre.lazy == lazy then
+    chunk, err = pre.started:finish()
+  else
+    if pre then pre.started:cancel() end
+    q.offset = self.offset
+    chunk, err = self._fetch(q, lazy)
+    q.offset = nil
+  end
   if not chunk then fail(self, err) end
   local rtype = type(chunk) == "table" and type(chunk.result)
   if (rtype ~= "table" and not (lazy and rtype == "userdata"))
@@ -72,8 +89,33 @@ function Pager:_next_chunk(lazy)
                 :format(tostring(self.offset), tostring(next_offset)),
     })
   end
+  if chunk.hasNext and self._start then self:_prefetch(chunk, next_offset, lazy) end
   return chunk, next_offset
 end
+
+-- Starts the request for the chunk after `chunk` (at next_offset), unless max_items ends the walk
+-- within `chunk`. The resume point does not move: the prefetched chunk counts only once it is
+-- used, and only for the offset it was asked for.
+function Pager:_prefetch(chunk, next_offset, lazy)
+  local result = chunk.result
+  local n = type(result) == "table" and #result or result:size()
+  if self.max_items and self.delivered + n - self.skip >= self.max_items then return end
+  local q = self._query
+  q.offset = next_offset
+  local started = self._start(q, lazy, self._reuse)
+  self._reuse = nil
+  q.offset = nil
+  if started then self._prefetched = { offset = next_offset, lazy = lazy, started = started } end
+end
+
+--- Drops the prefetched chunk, if any (the pager stays usable; a collected one is dropped too).
+function Pager:close()
+  local pre = self._prefetched
+  self._prefetched = nil
+  if pre then pre.started:cancel() end
+  self._reuse = nil
+end
+Pager.__close = Pager.close
 
 --- Iterator over chunks: `for chunk in pager:pages() do … chunk.result … end`. A chunk counts as
 -- delivered once the loop asks for the next one.
