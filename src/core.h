@@ -43,8 +43,9 @@ typedef struct sa_transfer {
   int resend_refused;       /* ... and it tried one, so the transfer was aborted */
   int done;                 /* finished on the multi handle (collect), with this result: */
   CURLcode result;
-  int async;    /* begun by h:start: libcurl's timeouts off, sa_transfer_wait counts its own */
-  int reserved; /* held by a started call (h:start) until it is finished or cancelled */
+  int async;        /* begun by h:start: libcurl's timeouts off, sa_transfer_wait counts its own */
+  int timeouts_off; /* the handle's libcurl timeouts are off (set for an async call) */
+  int reserved;     /* held by a started call (h:start) until it is finished or cancelled */
   struct sa_call *call; /* that call, for h:close to cancel (core.c) */
   /* multipart.c: a multipart body, a download's file, callbacks into Lua */
   curl_mime *mime;          /* this request's multipart body, or NULL */

@@ -44,8 +44,8 @@ void sa_buf_free(sa_buf *b) {
   b->len = b->cap = 0;
 }
 
-/* Appends n bytes; 0 when memory ran out (the buffer is left as it was). */
-static int buf_append(sa_buf *b, const char *p, size_t n) {
+/* Room for n more bytes; 0 when memory ran out (the buffer is left as it was). */
+static int buf_reserve(sa_buf *b, size_t n) {
   if (n > b->cap - b->len) {
     size_t cap = b->cap ? b->cap : 1024;
     char *data;
@@ -56,6 +56,12 @@ static int buf_append(sa_buf *b, const char *p, size_t n) {
     b->data = data;
     b->cap = cap;
   }
+  return 1;
+}
+
+/* Appends n bytes; 0 when memory ran out (the buffer is left as it was). */
+static int buf_append(sa_buf *b, const char *p, size_t n) {
+  if (!buf_reserve(b, n)) return 0;
   memcpy(b->data + b->len, p, n);
   b->len += n;
   return 1;
@@ -81,19 +87,23 @@ static int is_space(char ch) {
 static int head_add(sa_buf *h, const char *line, size_t n) {
   const char *colon = memchr(line, ':', n);
   const char *v, *end = line + n;
-  size_t i, start = h->len;
+  size_t i, name, need;
+  char *w;
   if (colon == NULL || colon == line) return 1; /* not a header line: nothing worth keeping */
   for (v = colon + 1; v < end && is_space(*v); v++) {
   }
   while (end > v && is_space(end[-1]))
     end--;
-  if (!buf_append(h, line, (size_t)(colon - line) + 1) || !buf_append(h, v, (size_t)(end - v)) ||
-      !buf_append(h, "\n", 1)) {
-    h->len = start;
-    return 0;
-  }
-  for (i = start; h->data[i] != ':'; i++)
-    if (h->data[i] >= 'A' && h->data[i] <= 'Z') h->data[i] = (char)(h->data[i] - 'A' + 'a');
+  name = (size_t)(colon - line);
+  need = name + 1 + (size_t)(end - v) + 1;
+  if (!buf_reserve(h, need)) return 0;
+  w = h->data + h->len;
+  for (i = 0; i < name; i++)
+    w[i] = line[i] >= 'A' && line[i] <= 'Z' ? (char)(line[i] - 'A' + 'a') : line[i];
+  w[name] = ':';
+  memcpy(w + name + 1, v, (size_t)(end - v));
+  w[need - 1] = '\n';
+  h->len += need;
   return 1;
 }
 
@@ -287,9 +297,11 @@ CURLcode sa_transfer_begin(sa_client *c, sa_transfer *x, int async) {
   x->result = CURLE_OK;
   x->async = async;
   long timeout = async ? 0L : c->timeout_ms, connect = async ? 0L : c->connect_timeout_ms;
-  if (curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK ||
-      curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, connect) != CURLE_OK)
+  if (async != x->timeouts_off && /* set at prepare for sync calls; switched only when needed */
+      (curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK ||
+       curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, connect) != CURLE_OK))
     return CURLE_FAILED_INIT;
+  x->timeouts_off = async;
   if ((mc = curl_multi_add_handle(c->multi, x->easy)) != CURLM_OK) return multi_failed(x, mc);
   x->active = 1;
   if (async) { /* drive it until the request is out: a new connection takes a few rounds */
