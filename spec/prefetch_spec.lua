@@ -80,7 +80,7 @@ describe("h:start and h:finish", function()
     local ok, kind = slow:finish(p)
     assert.is_nil(ok)
     assert.equal("timeout", kind)
-    assert.truthy(core.now() - t < 2)
+    assert.truthy(core.now() - t < 1.2)
     slow:close()
   end)
 

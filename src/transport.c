@@ -327,19 +327,20 @@ CURLcode sa_transfer_begin(sa_client *c, sa_transfer *x, int async) {
  * so the caller sees one kind of result. */
 CURLcode sa_transfer_wait(sa_client *c, sa_transfer *x, long *status) {
   CURLMcode mc = CURLM_OK;
-  double deadline = x->async ? sa_mono_now() + (double)c->timeout_ms / 1000 : 0;
-  int running, timed_out = 0;
+  double left, deadline = x->async ? sa_mono_now() + (double)c->timeout_ms / 1000 : 0;
+  int running, ms, timed_out = 0;
   *status = 0;
   while (!x->done) {
     if ((mc = curl_multi_perform(c->multi, &running)) != CURLM_OK) break;
     collect(c, x);
     if (x->done) break;
-    if (x->async && sa_mono_now() >= deadline) {
+    if (x->async && (left = deadline - sa_mono_now()) <= 0) {
       timed_out = 1;
       break;
     }
-    /* waits at most for libcurl's own next timeout, or a second */
-    if ((mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL)) != CURLM_OK) break;
+    /* waits at most for libcurl's own next timeout, a second, or what is left of ours */
+    ms = x->async && left < 1 ? (int)(left * 1000) + 1 : 1000;
+    if ((mc = curl_multi_poll(c->multi, NULL, 0, ms, NULL)) != CURLM_OK) break;
   }
   curl_multi_remove_handle(c->multi, x->easy);
   x->active = 0;
