@@ -566,8 +566,36 @@ static const char *parse_key(decoder *d, const char *p, int depth, shape **sh) {
 
 static const char *skip_value(decoder *d, const char *p, int depth);
 
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+/* Goes past a number, checking parse_number's grammar without making the value. */
+static const char *skip_number(decoder *d, const char *p) {
+  const char *end = d->end;
+  if (*p == '-') p++;
+  if (p == end || !is_digit(*p)) return fail(d, p, ERR_EXPECT, "a digit");
+  if (*p == '0') {
+    if (++p < end && is_digit(*p)) return fail(d, p - 1, ERR_AT, "leading zero in number");
+  } else
+    while (++p < end && is_digit(*p)) {
+    }
+  if (p < end && *p == '.') {
+    if (++p == end || !is_digit(*p)) return fail(d, p, ERR_EXPECT, "a digit after '.'");
+    while (++p < end && is_digit(*p)) {
+    }
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    if (++p < end && (*p == '+' || *p == '-')) p++;
+    if (p == end || !is_digit(*p)) return fail(d, p, ERR_EXPECT, "a digit in the exponent");
+    while (++p < end && is_digit(*p)) {
+    }
+  }
+  return p;
+}
+
 /* p is at '[' or '{': goes past the container, checking it as the decoder would read it but
- * making nothing (numbers excepted, popped at once). *count, when given, counts the elements. */
+ * making nothing. *count, when given, counts the elements. */
 static const char *skip_container(decoder *d, const char *p, int depth, int *count) {
   const char *end = d->end;
   char close = *p == '{' ? '}' : ']';
@@ -617,10 +645,8 @@ static const char *skip_value(decoder *d, const char *p, int depth) {
   case 'n':
     return parse_literal(d, p, "null", 4);
   default:
-    if (*p != '-' && (*p < '0' || *p > '9')) return fail(d, p, ERR_EXPECT, "a value");
-    p = parse_number(d, p);
-    if (p != NULL) lua_pop(d->L, 1);
-    return p;
+    if (*p != '-' && !is_digit(*p)) return fail(d, p, ERR_EXPECT, "a value");
+    return skip_number(d, p);
   }
 }
 
