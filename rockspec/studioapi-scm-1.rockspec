@@ -40,6 +40,7 @@ build = {
     ["studioapi.json"] = "lua/studioapi/json.lua",
     ["studioapi.language"] = "lua/studioapi/language.lua",
     ["studioapi.operations"] = "lua/studioapi/operations.lua",
+    ["studioapi.options"] = "lua/studioapi/options.lua",
     ["studioapi.pager"] = "lua/studioapi/pager.lua",
     ["studioapi.params"] = "lua/studioapi/params.lua",
     ["studioapi.resources"] = "lua/studioapi/resources.lua",

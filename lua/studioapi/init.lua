@@ -3,6 +3,7 @@
 -- control returns `value` or `nil, err` (a `studioapi.Error`); programming mistakes raise at once.
 local core = require "studioapi.core"
 local errors = require "studioapi.errors"
+local options = require "studioapi.options"
 local json = require "studioapi.json"
 local language = require "studioapi.language"
 local upload = require "studioapi.upload"
@@ -68,19 +69,7 @@ local REQUEST_FIELDS = {
 }
 local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 
-local function check_options(where, opts, schema, level)
-  for name, value in pairs(opts) do
-    local want = schema[name]
-    if not want then
-      error(format("%s: unknown option '%s'", where, tostring(name)), level + 1)
-    end
-    local got = type(value)
-    if not (want:find(got, 1, true) or (value == false and want:find("false", 1, true))) then
-      local wanted = want:gsub("|", " or ")
-      error(format("%s: option '%s' must be a %s, got %s", where, name, wanted, got), level + 1)
-    end
-  end
-end
+local check_options = options.check -- (where, opts, schema, level): raises on a bad option
 
 local function invalid(message)
   return nil, errors.new { code = "invalid_argument", message = message }

@@ -55,6 +55,7 @@
 --   local receiver = studioapi.webhook.new { tenants = {...}, dedupe = store }
 
 local errors = require "studioapi.errors"
+local options = require "studioapi.options"
 
 local type, pairs, ipairs, next, tostring, error, setmetatable, pcall, xpcall, require =
   type, pairs, ipairs, next, tostring, error, setmetatable, pcall, xpcall, require
@@ -158,19 +159,7 @@ local ON_OPTIONS = { allow_unknown = "boolean" }
 local DEFAULT_MAX_QUEUE = 10000
 local DEFAULT_DEDUPE_SIZE = 10000
 
-local function check_options(where, opts, schema, level)
-  for name, value in pairs(opts) do
-    local want = schema[name]
-    if not want then
-      error(format("%s: unknown option '%s'", where, tostring(name)), level + 1)
-    end
-    local got = type(value)
-    if not (want:find(got, 1, true) or (value == false and want:find("false", 1, true))) then
-      error(format("%s: option '%s' must be a %s, got %s", where, name,
-                   (want:gsub("|", " or ")), got), level + 1)
-    end
-  end
-end
+local check_options = options.check -- (where, opts, schema, level): raises on a bad option
 
 local function is_count(n)
   return type(n) == "number" and n >= 1 and n < 2^31 and floor(n) == n
