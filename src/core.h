@@ -111,5 +111,6 @@ CURLcode sa_transfer_wait(sa_client *c, sa_transfer *x, long *status);
 void sa_transfer_classify(sa_transfer *x, CURLcode rc, sa_failure *f);
 void sa_transfer_finish(sa_transfer *x);
 void sa_buf_free(sa_buf *b);
+int sa_buf_append(sa_buf *b, const char *p, size_t n); /* 0 when memory ran out */
 
 #endif

@@ -357,23 +357,6 @@ typedef struct sa_download {
   char tmp[PATH_MAX + 8];
 } sa_download;
 
-/* Appends to a response buffer; 0 when memory ran out. */
-static int keep(sa_buf *b, const char *p, size_t n) {
-  if (n > b->cap - b->len) {
-    size_t cap = b->cap ? b->cap : 1024;
-    char *data;
-    if (n > (size_t)-1 / 2 - b->len) return 0;
-    while (cap < b->len + n)
-      cap *= 2;
-    if ((data = realloc(b->data, cap)) == NULL) return 0;
-    b->data = data;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-  return 1;
-}
-
 /* CURLOPT_WRITEFUNCTION of downloads: a 2xx body goes to the file, written from its start by
  * each attempt (x->sunk is reset per attempt); anything else (an error body, or a download
  * into memory) to x->body. Never calls Lua. */
@@ -393,7 +376,7 @@ static size_t on_download(char *p, size_t size, size_t nmemb, void *ud) {
     return n;
   }
   if (x->sink != NULL && x->body.len + n > ERROR_BODY_MAX) return n;
-  if (keep(&x->body, p, n)) return n;
+  if (sa_buf_append(&x->body, p, n)) return n;
   x->nomem = 1;
   return 0;
 }

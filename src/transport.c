@@ -60,7 +60,7 @@ static int buf_reserve(sa_buf *b, size_t n) {
 }
 
 /* Appends n bytes; 0 when memory ran out (the buffer is left as it was). */
-static int buf_append(sa_buf *b, const char *p, size_t n) {
+int sa_buf_append(sa_buf *b, const char *p, size_t n) {
   if (!buf_reserve(b, n)) return 0;
   memcpy(b->data + b->len, p, n);
   b->len += n;
@@ -74,7 +74,7 @@ static int buf_append(sa_buf *b, const char *p, size_t n) {
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   sa_transfer *x = ud;
   size_t n = size * nmemb;
-  if (buf_append(&x->body, p, n)) return n;
+  if (sa_buf_append(&x->body, p, n)) return n;
   x->nomem = 1; /* returning less than n aborts with CURLE_WRITE_ERROR */
   return 0;
 }
@@ -116,7 +116,7 @@ static int head_fold(sa_buf *h, const char *line, size_t n) {
   while (end > line && is_space(end[-1]))
     end--;
   h->data[h->len - 1] = ' '; /* the previous line's "\n" */
-  if (!buf_append(h, line, (size_t)(end - line)) || !buf_append(h, "\n", 1)) {
+  if (!sa_buf_append(h, line, (size_t)(end - line)) || !sa_buf_append(h, "\n", 1)) {
     h->data[h->len - 1] = '\n';
     return 0;
   }
