@@ -327,7 +327,7 @@ CURLcode sa_transfer_begin(sa_client *c, sa_transfer *x, int async) {
  * so the caller sees one kind of result. */
 CURLcode sa_transfer_wait(sa_client *c, sa_transfer *x, long *status) {
   CURLMcode mc = CURLM_OK;
-  double left, deadline = x->async ? sa_mono_now() + (double)c->timeout_ms / 1000 : 0;
+  double left = 0, deadline = x->async ? sa_mono_now() + (double)c->timeout_ms / 1000 : 0;
   int running, ms, timed_out = 0;
   *status = 0;
   while (!x->done) {
