@@ -8,6 +8,7 @@
 -- envelope (offset, hasNext) is filled in per request, so the server costs next to nothing and
 -- both sides decode the same bytes.
 local studioapi = require "studioapi"
+local RUNTIME = rawget(_G, "jit") and jit.version or _VERSION -- "LuaJIT 2.1…" or "Lua 5.4"
 local core = require "studioapi.core"
 local sandbox = require "spec.support.sandbox"
 
@@ -80,5 +81,5 @@ local rss_line = {}
 for i, kib in ipairs(samples_all or {}) do rss_line[i] = ("%.1f"):format(kib / 1024) end
 print(("paginate (%s, %d records in %d chunks of %d, best of %d): raw C libcurl+cJSON %.0f " ..
        "records/s, studioapi %.0f records/s, ratio %.2f, peak RSS %.1f MiB (by quarter: %s)")
-      :format(_VERSION, records, CHUNKS, SLICE, ROUNDS, records / best_raw, records / best_ours,
+      :format(RUNTIME, records, CHUNKS, SLICE, ROUNDS, records / best_raw, records / best_ours,
               best_raw / best_ours, peak_all / 1024, table.concat(rss_line, ", ")))

@@ -11,6 +11,7 @@
 -- later (it can never be shorter than WINDOW): the long-run share, which the burst at the
 -- start of every window hides in the first figure.
 local studioapi = require "studioapi"
+local RUNTIME = rawget(_G, "jit") and jit.version or _VERSION -- "LuaJIT 2.1…" or "Lua 5.4"
 local core = require "studioapi.core"
 local sandbox = require "spec.support.sandbox"
 
@@ -80,7 +81,7 @@ sandbox.reset()
 
 local f = figures(log)
 print(("ratelimit (%s, limit %d per %g s, %d windows, %.1f s): %d requests, %d client errors")
-  :format(_VERSION, LIMIT, WINDOW, WINDOWS, elapsed, #log, #failed))
+  :format(RUNTIME, LIMIT, WINDOW, WINDOWS, elapsed, #log, #failed))
 for k = 1, math.min(#failed, 3) do print("  error: " .. failed[k]) end
 print(("  in the first %d windows: %d of %d allowed = %.1f %%"):format(WINDOWS, f.first,
   WINDOWS * LIMIT, 100 * f.first / (WINDOWS * LIMIT)))

@@ -5,6 +5,7 @@
 -- Goal: studioapi ≥ 0.95× the raw loop. The server is nginx serving a static file, so the loopback
 -- round trip bounds both sides and any per-request overhead of ours shows directly.
 local studioapi = require "studioapi"
+local RUNTIME = rawget(_G, "jit") and jit.version or _VERSION -- "LuaJIT 2.1…" or "Lua 5.4"
 local core = require "studioapi.core"
 local sandbox = require "spec.support.sandbox"
 
@@ -55,5 +56,5 @@ for round = 1, ROUNDS do
 end
 local raw_rate, our_rate = COUNT / median(raw), COUNT / median(ours)
 print(("requests (%s, %d sequential GETs, median of %d): raw C libcurl+cJSON %.0f req/s, " ..
-       "studioapi %.0f req/s, ratio %.2f"):format(_VERSION, COUNT, ROUNDS, raw_rate, our_rate,
+       "studioapi %.0f req/s, ratio %.2f"):format(RUNTIME, COUNT, ROUNDS, raw_rate, our_rate,
                                                   our_rate / raw_rate))
