@@ -161,6 +161,17 @@ function _M.log(filter)
   return must("GET", path).requests
 end
 
+---What the sandbox logged for one endpoint ("GET /studios/information") of a tenant (default
+-- acme), in order of arrival; seq breaks ties of the same millisecond.
+function _M.logged(endpoint, tenant)
+  local out = {}
+  for _, r in ipairs(_M.log { tenant = tenant or "acme" }) do
+    if r.endpoint == endpoint then out[#out + 1] = r end
+  end
+  table.sort(out, function(a, b) return a.time < b.time or (a.time == b.time and a.seq < b.seq) end)
+  return out
+end
+
 ---Current limits, faults (with used and draws), lockouts and counters, the URL lifetime and the
 ---webhook registrations.
 function _M.state() return must("GET", "/state") end
