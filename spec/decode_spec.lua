@@ -195,6 +195,8 @@ describe("h:perform with a lazy chunk plan", function()
     assert.equal(50, cur:left())
     local first = cur:next()
     assert.equal(Customer, getmetatable(first))
+    -- imageUrl is signed with the time of the answer: the rest is the same
+    eager.result[1].imageUrl, first.imageUrl = nil, nil
     assert.same(eager.result[1], setmetatable(first, nil))
     local t = {}
     assert.equal(10, cur:fill(t, 10))
@@ -259,6 +261,7 @@ describe("client:get and the pager", function()
                                           ca_file = acme.ca_file })
     local got = assert(client:get("/customers/1008"))
     local res = assert(client:request { path = "/customers/1008" })
+    got.imageUrl, res.json.imageUrl = nil, nil -- signed with the time of the answer
     assert.same(res.json, got)
     assert.equal("string", type(res.body))
     assert.equal("table", type(res.headers))
