@@ -45,6 +45,7 @@ typedef struct sa_transfer {
   CURLcode result;
   int async;        /* begun by h:start: libcurl's timeouts off, sa_transfer_wait counts its own */
   int timeouts_off; /* the handle's libcurl timeouts are off (set for an async call) */
+  int plain_get;    /* the last setup was a GET without a body: none of a write's options set */
   int reserved;     /* held by a started call (h:start) until it is finished or cancelled */
   struct sa_call *call; /* that call, for h:close to cancel (core.c) */
   /* multipart.c: a multipart body, a download's file, callbacks into Lua */

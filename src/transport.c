@@ -224,11 +224,16 @@ int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
                       struct curl_slist *headers, const char *body, size_t len, int guard) {
   /* A multipart body (multipart.c) stays bound across attempts: binding it again would reset
    * the state libcurl rewinds it by. Unbinding sets the method, so it comes before HTTPGET. */
-  if (x->mime == NULL) SETOPT(x, CURLOPT_MIMEPOST, (curl_mime *)NULL);
-  SETOPT(x, CURLOPT_POSTFIELDS, (const char *)NULL);
-  SETOPT(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-  SETOPT(x, CURLOPT_HTTPGET, 1L);
-  SETOPT(x, CURLOPT_CUSTOMREQUEST, (const char *)NULL);
+  int get = method[0] == 'G' && x->mime == NULL; /* the methods are GET, HEAD, POST, PUT, ... */
+  /* A GET after a GET has nothing to reset */
+  if (!(get && x->plain_get)) {
+    if (x->mime == NULL) SETOPT(x, CURLOPT_MIMEPOST, (curl_mime *)NULL);
+    SETOPT(x, CURLOPT_POSTFIELDS, (const char *)NULL);
+    SETOPT(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    SETOPT(x, CURLOPT_HTTPGET, 1L);
+    SETOPT(x, CURLOPT_CUSTOMREQUEST, (const char *)NULL);
+  }
+  x->plain_get = 0; /* until this setup is through */
   SETOPT(x, CURLOPT_URL, url);
   SETOPT(x, CURLOPT_HTTPHEADER, headers);
   if (strcmp(method, "HEAD") == 0)
@@ -249,6 +254,7 @@ int sa_transfer_setup(sa_transfer *x, const char *method, const char *url,
    * connection, on which libcurl never re-sends. */
   SETOPT(x, CURLOPT_FRESH_CONNECT, (long)guard);
 #endif
+  x->plain_get = get;
   x->guard = guard;
   x->sends = x->resend_refused = x->aborted = 0;
   x->sunk = 0; /* a download's file is written from its start again (multipart.c) */
