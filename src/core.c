@@ -959,7 +959,8 @@ static int client_start(lua_State *L) {
   sa_call k;
   int i, st;
   if (c->busy)
-    return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
+    return luaL_error(L, "a " CLIENT_MT
+                         " cannot be used from its own sleep, clock, on_event or on_progress");
   for (i = 1; i < SA_POOL_SIZE && x == NULL; i++)
     if (!c->xfer[i].reserved) x = &c->xfer[i];
   if (x == NULL) return 0;
@@ -1026,7 +1027,8 @@ static int client_finish(lua_State *L) {
   sa_transfer *x = p->x;
   int st;
   if (c->busy)
-    return luaL_error(L, "a " CLIENT_MT " cannot be used from its own sleep, clock or on_event");
+    return luaL_error(L, "a " CLIENT_MT
+                         " cannot be used from its own sleep, clock, on_event or on_progress");
   if (p->k.c != c) return luaL_argerror(L, 2, "a call started by another client");
   if (p->state == PENDING_REFUSED) {
     p->state = PENDING_OVER;
